@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+
+	"github.com/hollowmark/hollowmark/controlplane"
+	"github.com/hollowmark/hollowmark/internal/logging"
+)
+
+// clusterFlags are the flags of every command that needs a cluster: either
+// one we start, or one we attach to.
+type clusterFlags struct {
+	runDir               string
+	binDir               string
+	kubeconfig           string
+	schedulerQPS         float32
+	controllerManagerQPS float32
+	etcdNoFsync          bool
+	readyTimeout         time.Duration
+	verbose              bool
+}
+
+func (f *clusterFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.runDir, "run-dir", "", "directory for credentials, logs and records (default runs/<timestamp>)")
+	fs.StringVar(&f.binDir, "control-plane-bin-dir", "", "directory with etcd, kube-apiserver, kube-scheduler and kube-controller-manager (default: the directory of this executable)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "attach to the cluster of this kubeconfig instead of starting a control plane")
+	fs.Float32Var(&f.schedulerQPS, "scheduler-qps", 500, "kube-scheduler client QPS (burst is twice this)")
+	fs.Float32Var(&f.controllerManagerQPS, "controller-manager-qps", 500, "kube-controller-manager client QPS (burst is twice this)")
+	fs.BoolVar(&f.etcdNoFsync, "etcd-unsafe-no-fsync", false, "run etcd without fsync: faster on slow disks, not durable")
+	fs.DurationVar(&f.readyTimeout, "ready-timeout", 2*time.Minute, "how long each component may take to become healthy")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print debug logs on the terminal too")
+}
+
+// session is what a command works in: a run directory with its log file.
+type session struct {
+	runDir string
+	log    *zap.Logger
+	close  func()
+}
+
+func (f *clusterFlags) newSession() (*session, error) {
+	runDir := f.runDir
+	if runDir == "" {
+		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
+	}
+	runDir, err := filepath.Abs(runDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolving run directory: %w", err)
+	}
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating run directory: %w", err)
+	}
+	log, closeLog, err := logging.New(os.Stderr, filepath.Join(runDir, "hollowmark.log"), f.verbose)
+	if err != nil {
+		return nil, err
+	}
+	return &session{runDir: runDir, log: log, close: closeLog}, nil
+}
+
+// openCluster attaches to --kubeconfig or starts the embedded control plane.
+func (f *clusterFlags) openCluster(ctx context.Context, s *session, nodes int) (*controlplane.ControlPlane, error) {
+	if f.kubeconfig != "" {
+		cp, err := controlplane.Attach(ctx, f.kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		s.log.Info("attached to cluster", zap.String("server", cp.Record.Server), zap.String("version", cp.Record.ServerVersion))
+		return cp, nil
+	}
+	binDir := f.binDir
+	if binDir == "" {
+		var err error
+		if binDir, err = executableDir(); err != nil {
+			return nil, err
+		}
+	}
+	return controlplane.Start(ctx, controlplane.Options{
+		RunDir:               s.runDir,
+		BinDir:               binDir,
+		Nodes:                nodes,
+		SchedulerQPS:         f.schedulerQPS,
+		ControllerManagerQPS: f.controllerManagerQPS,
+		EtcdUnsafeNoFsync:    f.etcdNoFsync,
+		ReadyTimeout:         f.readyTimeout,
+		Logger:               s.log,
+	})
+}
+
+func executableDir() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("locating hollowmark executable: %w", err)
+	}
+	exe, err = filepath.EvalSymlinks(exe)
+	if err != nil {
+		return "", fmt.Errorf("locating hollowmark executable: %w", err)
+	}
+	return filepath.Dir(exe), nil
+}

@@ -1,0 +1,35 @@
+// Command hollowmark emulates big Kubernetes clusters on small hardware and
+// measures them against the Kubernetes scalability SLOs.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set by the Makefile from git describe.
+var version = "dev"
+
+// Exit codes a CI job can act on.
+const (
+	exitOK    = 0
+	exitError = 2
+)
+
+func main() {
+	// The first SIGINT/SIGTERM cancels the context; we keep catching signals
+	// until teardown is done so a second Ctrl-C cannot orphan the components.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := newRootCommand(version)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		stop()
+		os.Exit(exitError)
+	}
+	stop()
+	os.Exit(exitOK)
+}

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/hollowmark/hollowmark/controlplane"
+)
+
+func TestVersionPrintsPinnedVersions(t *testing.T) {
+	cmd := newRootCommand("v9.9.9-test")
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"version"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"hollowmark v9.9.9-test", "kubernetes " + controlplane.KubernetesVersion, "etcd " + controlplane.EtcdVersion} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("version output %q lacks %q", out.String(), want)
+		}
+	}
+}
