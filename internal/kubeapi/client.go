@@ -1,0 +1,263 @@
+// Package kubeapi makes Kubernetes API calls and list-watches over
+// h2client connections, asynchronously: results arrive in callbacks, so
+// thousands of clients in one process need no goroutine each.
+package kubeapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2/hpack"
+	"golang.org/x/time/rate"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hollowmark/hollowmark/internal/h2client"
+)
+
+// ConnSource hands out a live connection, dialing when needed.
+type ConnSource interface {
+	Conn(ctx context.Context) (*h2client.Conn, error)
+}
+
+// Observer is told about every finished call, for client-side metrics.
+type Observer func(verb, resource string, status int, took time.Duration)
+
+// Client is one API identity: a connection source, an optional rate limit
+// and a user agent.
+type Client struct {
+	Conns     ConnSource
+	Codec     *Codec
+	Limiter   *rate.Limiter // nil: not throttled
+	UserAgent string
+	Observe   Observer
+	// Ctx bounds retries and dials; canceling it stops the client.
+	Ctx context.Context
+}
+
+// Call is one request.
+type Call struct {
+	// Verb is the API verb as the API server's metrics name it: GET, LIST,
+	// WATCH, POST, PUT, PATCH, DELETE.
+	Verb        string
+	Path        string // e.g. /api/v1/namespaces/ns/pods/name/status
+	Query       url.Values
+	ContentType string
+	Body        []byte
+	// Unthrottled bypasses the limiter, as the kubelet's heartbeat client
+	// does for leases and node status.
+	Unthrottled bool
+	// Resource labels metrics; it defaults to the path's resource.
+	Resource string
+}
+
+// Response is the outcome of a call.
+type Response struct {
+	Status int
+	Body   []byte
+	Err    error // transport failure, or a non-2xx status as *StatusError
+}
+
+// StatusError is a response outside 2xx.
+type StatusError struct {
+	Code    int
+	Message string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("HTTP %d: %s", e.Code, e.Message)
+}
+
+// IsStatus reports whether err is an API response with the given code.
+func IsStatus(err error, code int) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Code == code
+}
+
+const (
+	maxAttempts = 10
+	callTimeout = 60 * time.Second
+)
+
+// Do runs call and hands the response to done, from some goroutine of the
+// client's. Connection losses, GOAWAY refusals and 429s are retried with
+// back-off.
+func (c *Client) Do(call Call, done func(Response)) {
+	c.attempt(call, 1, time.Now(), done)
+}
+
+func (c *Client) attempt(call Call, n int, start time.Time, done func(Response)) {
+	c.throttle(call.Unthrottled, func() {
+		var stream atomic.Pointer[h2client.Stream]
+		timeout := time.AfterFunc(callTimeout, func() {
+			if s := stream.Load(); s != nil {
+				s.Cancel()
+			}
+		})
+		h := &bufferedResponse{codec: c.Codec}
+		h.finish = func(resp Response) {
+			timeout.Stop()
+			if delay, retry := c.retryable(resp, n); retry {
+				time.AfterFunc(delay, func() { c.attempt(call, n+1, start, done) })
+				return
+			}
+			c.observe(call, resp.Status, time.Since(start))
+			done(resp)
+		}
+		s, err := c.start(call, h)
+		if err != nil {
+			h.finish(Response{Err: err})
+			return
+		}
+		stream.Store(s)
+	})
+}
+
+// retryable says whether and when to try again.
+func (c *Client) retryable(resp Response, n int) (time.Duration, bool) {
+	if n >= maxAttempts || c.Ctx.Err() != nil {
+		return 0, false
+	}
+	var goAway h2client.GoAwayError
+	switch {
+	case resp.Status == http.StatusTooManyRequests:
+		return time.Second, true
+	case errors.As(resp.Err, &goAway), errors.Is(resp.Err, h2client.ErrClosed), isDialError(resp.Err):
+		return backoff(n), true
+	}
+	return 0, false
+}
+
+func backoff(n int) time.Duration {
+	d := min(100*time.Millisecond<<n, 30*time.Second)
+	return d/2 + rand.N(d/2)
+}
+
+type dialError struct{ err error }
+
+func (e dialError) Error() string { return e.err.Error() }
+func (e dialError) Unwrap() error { return e.err }
+
+func isDialError(err error) bool {
+	var d dialError
+	return errors.As(err, &d)
+}
+
+// throttle runs fn once the limiter allows, without blocking the caller.
+func (c *Client) throttle(unthrottled bool, fn func()) {
+	if unthrottled || c.Limiter == nil {
+		fn()
+		return
+	}
+	delay := c.Limiter.Reserve().Delay()
+	if delay == 0 {
+		fn()
+		return
+	}
+	time.AfterFunc(delay, fn)
+}
+
+// start sends call on a connection with h as its handler.
+func (c *Client) start(call Call, h h2client.Handler) (*h2client.Stream, error) {
+	conn, err := c.Conns.Conn(c.Ctx)
+	if err != nil {
+		return nil, dialError{err}
+	}
+	path := call.Path
+	if len(call.Query) > 0 {
+		path += "?" + call.Query.Encode()
+	}
+	header := []hpack.HeaderField{
+		{Name: "accept", Value: acceptProtobuf},
+		{Name: "user-agent", Value: c.UserAgent},
+	}
+	if call.ContentType != "" {
+		header = append(header, hpack.HeaderField{Name: "content-type", Value: call.ContentType})
+	}
+	return conn.Do(&h2client.Request{Method: httpMethod(call.Verb), Path: path, Header: header, Body: call.Body}, h)
+}
+
+// httpMethod maps an API verb to its HTTP method.
+func httpMethod(verb string) string {
+	switch verb {
+	case "LIST", "WATCH":
+		return http.MethodGet
+	}
+	return verb
+}
+
+func (c *Client) observe(call Call, status int, took time.Duration) {
+	if c.Observe == nil {
+		return
+	}
+	resource := call.Resource
+	if resource == "" {
+		resource = resourceOf(call.Path)
+	}
+	c.Observe(call.Verb, resource, status, took)
+}
+
+// resourceOf extracts the resource (and subresource) from an API path.
+func resourceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	// /api/v1/... or /apis/group/version/...
+	if len(parts) > 0 && parts[0] == "apis" {
+		parts = parts[1:]
+	}
+	if len(parts) < 2 {
+		return path
+	}
+	parts = parts[2:]
+	if len(parts) >= 2 && parts[0] == "namespaces" && len(parts) != 2 {
+		parts = parts[2:]
+	}
+	switch len(parts) {
+	case 0:
+		return ""
+	case 3:
+		return parts[0] + "/" + parts[2]
+	default:
+		return parts[0]
+	}
+}
+
+// bufferedResponse collects a unary response.
+type bufferedResponse struct {
+	codec  *Codec
+	status int
+	body   bytes.Buffer
+	finish func(Response)
+}
+
+func (b *bufferedResponse) Headers(status int, _ []hpack.HeaderField) { b.status = status }
+func (b *bufferedResponse) Data(p []byte)                             { b.body.Write(p) }
+func (b *bufferedResponse) Close(err error) {
+	resp := Response{Status: b.status, Body: b.body.Bytes(), Err: err}
+	if err == nil && (b.status < 200 || b.status > 299) {
+		resp.Err = &StatusError{Code: b.status, Message: b.codec.statusMessage(b.body.Bytes())}
+	}
+	b.finish(resp)
+}
+
+// statusMessage pulls the message out of a Status body, JSON or protobuf.
+func (c *Codec) statusMessage(body []byte) string {
+	if len(body) == 0 {
+		return "(empty body)"
+	}
+	obj, err := c.Decode(body)
+	if st, ok := obj.(*metav1.Status); err == nil && ok {
+		return st.Message
+	}
+	if len(body) > 200 {
+		body = body[:200]
+	}
+	return strconv.Quote(string(body))
+}

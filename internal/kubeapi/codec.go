@@ -1,0 +1,99 @@
+package kubeapi
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes/scheme"
+)
+
+// Media types, as a kubelet negotiates them: protobuf first.
+const (
+	ContentTypeProtobuf = runtime.ContentTypeProtobuf
+	ContentTypeJSON     = runtime.ContentTypeJSON
+	acceptProtobuf      = ContentTypeProtobuf + ", " + ContentTypeJSON
+)
+
+// Codec encodes request bodies and decodes responses and watch events in the
+// Kubernetes protobuf wire format. It is safe for concurrent use and meant
+// to be shared by every client of a process.
+type Codec struct {
+	decoder runtime.Decoder
+	stream  runtime.Decoder // watch frames: a WatchEvent without envelope
+	proto   runtime.Serializer
+}
+
+// NewCodec returns a codec for the built-in API types.
+func NewCodec() *Codec {
+	info, ok := runtime.SerializerInfoForMediaType(scheme.Codecs.SupportedMediaTypes(), ContentTypeProtobuf)
+	if !ok || info.StreamSerializer == nil {
+		panic("client-go scheme has no protobuf serializer")
+	}
+	return &Codec{
+		decoder: scheme.Codecs.UniversalDeserializer(),
+		stream:  info.StreamSerializer.Serializer,
+		proto:   info.Serializer,
+	}
+}
+
+// Encode returns obj in protobuf, stamped with the group version.
+func (c *Codec) Encode(obj runtime.Object, gv schema.GroupVersion) ([]byte, error) {
+	return runtime.Encode(scheme.Codecs.EncoderForVersion(c.proto, gv), obj)
+}
+
+// Decode reads a response body in protobuf or JSON.
+func (c *Codec) Decode(body []byte) (runtime.Object, error) {
+	obj, _, err := c.decoder.Decode(body, nil, nil)
+	return obj, err
+}
+
+// decodeEvent reads one watch frame.
+func (c *Codec) decodeEvent(frame []byte) (watch.EventType, runtime.Object, error) {
+	var ev metav1.WatchEvent
+	if _, _, err := c.stream.Decode(frame, nil, &ev); err != nil {
+		return "", nil, fmt.Errorf("decoding watch event: %w", err)
+	}
+	obj, err := c.Decode(ev.Object.Raw)
+	if err != nil {
+		return "", nil, fmt.Errorf("decoding %s event object: %w", ev.Type, err)
+	}
+	return watch.EventType(ev.Type), obj, nil
+}
+
+// frameReader splits a protobuf watch stream into its length-prefixed
+// frames. It keeps only an incomplete frame between calls.
+type frameReader struct {
+	partial []byte
+}
+
+// feed adds p and calls emit for each complete frame.
+func (r *frameReader) feed(p []byte, emit func(frame []byte) bool) {
+	data := p
+	if len(r.partial) > 0 {
+		r.partial = append(r.partial, p...)
+		data = r.partial
+	}
+	for len(data) >= 4 {
+		n := int(binary.BigEndian.Uint32(data))
+		if len(data) < 4+n {
+			break
+		}
+		if !emit(data[4 : 4+n]) {
+			r.partial = nil
+			return
+		}
+		data = data[4+n:]
+	}
+	switch {
+	case len(data) == 0:
+		r.partial = nil // drop the buffer: idle watches keep no memory
+	case len(r.partial) > 0:
+		r.partial = append(r.partial[:0], data...)
+	default:
+		r.partial = append([]byte(nil), data...)
+	}
+}
