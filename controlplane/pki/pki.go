@@ -11,6 +11,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
@@ -85,14 +86,27 @@ func (a *Authority) IssueServing(commonName string, ips []net.IP, dnsNames []str
 	})
 }
 
-func (a *Authority) issue(tmpl *x509.Certificate) (KeyPair, error) {
+// IssueClientTLS signs a client certificate and returns it ready for a TLS
+// client, without PEM copies or a parsed leaf: a node pool keeps thousands.
+func (a *Authority) IssueClientTLS(commonName string, groups ...string) (tls.Certificate, error) {
+	der, key, err := a.sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName, Organization: groups},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+func (a *Authority) sign(tmpl *x509.Certificate) ([]byte, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return KeyPair{}, fmt.Errorf("generating key for %q: %w", tmpl.Subject.CommonName, err)
+		return nil, nil, fmt.Errorf("generating key for %q: %w", tmpl.Subject.CommonName, err)
 	}
 	serial, err := rand.Int(rand.Reader, big.NewInt(math.MaxInt64))
 	if err != nil {
-		return KeyPair{}, fmt.Errorf("choosing serial number: %w", err)
+		return nil, nil, fmt.Errorf("choosing serial number: %w", err)
 	}
 	now := time.Now()
 	tmpl.SerialNumber = serial
@@ -101,7 +115,15 @@ func (a *Authority) issue(tmpl *x509.Certificate) (KeyPair, error) {
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.Cert, key.Public(), a.Key)
 	if err != nil {
-		return KeyPair{}, fmt.Errorf("signing certificate for %q: %w", tmpl.Subject.CommonName, err)
+		return nil, nil, fmt.Errorf("signing certificate for %q: %w", tmpl.Subject.CommonName, err)
+	}
+	return der, key, nil
+}
+
+func (a *Authority) issue(tmpl *x509.Certificate) (KeyPair, error) {
+	der, key, err := a.sign(tmpl)
+	if err != nil {
+		return KeyPair{}, err
 	}
 	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
 	if err != nil {
@@ -155,4 +177,30 @@ func (p KeyPair) Write(dir, name string) (certPath, keyPath string, err error) {
 // Pair returns the authority's own certificate and key as a KeyPair.
 func (a *Authority) Pair() KeyPair {
 	return KeyPair{CertPEM: a.CertPEM, KeyPEM: a.KeyPEM}
+}
+
+// LoadAuthority reads a CA written by Write (dir/ca.crt and dir/ca.key),
+// such as the one in a `hollowmark up` run directory.
+func LoadAuthority(dir string) (*Authority, error) {
+	certPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return nil, fmt.Errorf("reading CA certificate: %w", err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "ca.key"))
+	if err != nil {
+		return nil, fmt.Errorf("reading CA key: %w", err)
+	}
+	certs, err := cert.ParseCertsPEM(certPEM)
+	if err != nil || len(certs) == 0 {
+		return nil, fmt.Errorf("parsing %s: %v", filepath.Join(dir, "ca.crt"), err)
+	}
+	key, err := keyutil.ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", filepath.Join(dir, "ca.key"), err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s holds no signing key", filepath.Join(dir, "ca.key"))
+	}
+	return &Authority{Cert: certs[0], Key: signer, CertPEM: certPEM, KeyPEM: keyPEM}, nil
 }

@@ -38,7 +38,10 @@ type Client struct {
 	Codec     *Codec
 	Limiter   *rate.Limiter // nil: not throttled
 	UserAgent string
-	Observe   Observer
+	// Authorization, if set, is sent with every request (a bearer token
+	// from a kubeconfig without client certificates).
+	Authorization string
+	Observe       Observer
 	// Ctx bounds retries and dials; canceling it stops the client.
 	Ctx context.Context
 }
@@ -87,11 +90,11 @@ const (
 	callTimeout = 60 * time.Second
 )
 
-// Do runs call and hands the response to done, from some goroutine of the
-// client's. Connection losses, GOAWAY refusals and 429s are retried with
-// back-off.
+// Do runs call and hands the response to done. Do returns at once and never
+// calls done itself, so callers may hold locks that done takes. Connection
+// losses, GOAWAY refusals and 429s are retried with back-off.
 func (c *Client) Do(call Call, done func(Response)) {
-	c.attempt(call, 1, time.Now(), done)
+	go c.attempt(call, 1, time.Now(), done)
 }
 
 func (c *Client) attempt(call Call, n int, start time.Time, done func(Response)) {
@@ -178,6 +181,9 @@ func (c *Client) start(call Call, h h2client.Handler) (*h2client.Stream, error) 
 	header := []hpack.HeaderField{
 		{Name: "accept", Value: acceptProtobuf},
 		{Name: "user-agent", Value: c.UserAgent},
+	}
+	if c.Authorization != "" {
+		header = append(header, hpack.HeaderField{Name: "authorization", Value: c.Authorization, Sensitive: true})
 	}
 	if call.ContentType != "" {
 		header = append(header, hpack.HeaderField{Name: "content-type", Value: call.ContentType})

@@ -15,7 +15,9 @@ import (
 // ones reach the server's stream limit.
 type Pool struct {
 	Addr string
+	// TLS is shared by many pools; Cert, if set, is this pool's identity.
 	TLS  *tls.Config
+	Cert *tls.Certificate
 
 	mu    sync.Mutex
 	conns []*h2client.Conn
@@ -33,7 +35,12 @@ func (p *Pool) Conn(ctx context.Context) (*h2client.Conn, error) {
 			return c, nil
 		}
 	}
-	c, err := h2client.Dial(ctx, p.Addr, p.TLS, nil)
+	cfg := p.TLS
+	if p.Cert != nil {
+		cfg = cfg.Clone()
+		cfg.Certificates = []tls.Certificate{*p.Cert}
+	}
+	c, err := h2client.Dial(ctx, p.Addr, cfg, nil)
 	if err != nil {
 		return nil, err
 	}

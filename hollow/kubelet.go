@@ -1,0 +1,494 @@
+package hollow
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/netip"
+	"net/url"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
+
+	"github.com/hollowmark/hollowmark/internal/kubeapi"
+)
+
+const strategicMergePatch = "application/strategic-merge-patch+json"
+
+// env is what all nodes of a pool share.
+type env struct {
+	cfg     *NodeConfig
+	codec   *kubeapi.Codec
+	metrics *Metrics
+	probes  ProbeSink
+	log     *zap.Logger
+	ctx     context.Context
+	// clusterCIDRFallback is where nodes take a pod CIDR from when the
+	// cluster assigns none.
+	clusterCIDRFallback netip.Prefix
+}
+
+// Kubelet is one hollow kubelet.
+type Kubelet struct {
+	env    *env
+	name   string
+	index  int
+	ip     string
+	client *kubeapi.Client
+	conns  *kubeapi.Pool
+
+	mu           sync.Mutex
+	uid          types.UID
+	podCIDR      netip.Prefix
+	ips          ipAllocator
+	pods         map[types.UID]*pod
+	waiting      []*pod // admitted before the pod CIDR was known
+	leaseRV      string
+	leaseOK      bool
+	lastReport   time.Time
+	timers       [3]*time.Timer // lease, status, pod CIDR fallback
+	watches      []*kubeapi.ListWatch
+	registered   bool
+	stopped      bool
+	readyCounted bool
+}
+
+func newKubelet(e *env, name string, index int, client *kubeapi.Client, conns *kubeapi.Pool) *Kubelet {
+	return &Kubelet{
+		env: e, name: name, index: index, ip: nodeIP(index),
+		client: client, conns: conns, pods: map[types.UID]*pod{},
+	}
+}
+
+// nodeIP gives node index an address in 127.0.0.0/8. Nothing listens
+// there; a loopback address keeps anything that dials a node (the API
+// server proxying logs, say) on this machine.
+func nodeIP(index int) string {
+	n := index + 1<<16 // skip 127.0.x.x
+	return fmt.Sprintf("127.%d.%d.%d", (n>>16)&255, (n>>8)&255, n&255)
+}
+
+// register creates the Node (or adopts an existing one) and starts the
+// node's heartbeats and watches. It returns once the Node exists.
+func (k *Kubelet) register(ctx context.Context) error {
+	body, err := k.env.codec.Encode(k.nodeObject(time.Now()), corev1.SchemeGroupVersion)
+	if err != nil {
+		return fmt.Errorf("encoding node %s: %w", k.name, err)
+	}
+	resp := k.call(ctx, kubeapi.Call{Verb: "POST", Path: "/api/v1/nodes", ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true})
+	if kubeapi.IsStatus(resp.Err, 409) {
+		resp = k.call(ctx, kubeapi.Call{Verb: "GET", Path: "/api/v1/nodes/" + k.name, Unthrottled: true})
+	}
+	if resp.Err != nil {
+		return fmt.Errorf("registering node %s: %w", k.name, resp.Err)
+	}
+	obj, err := k.env.codec.Decode(resp.Body)
+	if err != nil {
+		return fmt.Errorf("reading node %s: %w", k.name, err)
+	}
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return fmt.Errorf("registering node %s: server returned %T", k.name, obj)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return context.Canceled
+	}
+	k.uid = node.UID
+	k.setPodCIDR(node.Spec.PodCIDR)
+	k.registered = true
+	k.lastReport = time.Now()
+	k.env.metrics.nodesRegistered.Inc()
+	k.renewLeaseLocked()
+	k.timers[1] = time.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
+	if !k.podCIDR.IsValid() {
+		k.timers[2] = time.AfterFunc(podCIDRWait, k.podCIDRFallback)
+	}
+	k.startWatchesLocked()
+	return nil
+}
+
+// call runs one API call and waits for it.
+func (k *Kubelet) call(ctx context.Context, c kubeapi.Call) kubeapi.Response {
+	done := make(chan kubeapi.Response, 1)
+	k.client.Do(c, func(r kubeapi.Response) { done <- r })
+	select {
+	case r := <-done:
+		return r
+	case <-ctx.Done():
+		return kubeapi.Response{Err: ctx.Err()}
+	}
+}
+
+func jittered(d time.Duration) time.Duration {
+	return d + time.Duration(rand.Float64()*jitter*float64(d))
+}
+
+func (k *Kubelet) nodeObject(now time.Time) *corev1.Node {
+	cfg := k.env.cfg
+	zone := cfg.Zones[k.index%len(cfg.Zones)]
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: k.name,
+			Labels: map[string]string{
+				"kubernetes.io/hostname":           k.name,
+				"kubernetes.io/os":                 "linux",
+				"kubernetes.io/arch":               "amd64",
+				"beta.kubernetes.io/os":            "linux",
+				"beta.kubernetes.io/arch":          "amd64",
+				"node.kubernetes.io/instance-type": cfg.InstanceType,
+				"topology.kubernetes.io/region":    cfg.Region,
+				"topology.kubernetes.io/zone":      zone,
+				"hollowmark.io/hollow-node":        "true",
+			},
+			Annotations: map[string]string{
+				"node.alpha.kubernetes.io/ttl":                           "0",
+				"volumes.kubernetes.io/controller-managed-attach-detach": "true",
+			},
+		},
+		Status: k.nodeStatus(now),
+	}
+	return node
+}
+
+func (k *Kubelet) nodeStatus(now time.Time) corev1.NodeStatus {
+	cfg := k.env.cfg
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:              cfg.CPU,
+		corev1.ResourceMemory:           cfg.Memory,
+		corev1.ResourceEphemeralStorage: cfg.EphemeralStorage,
+		corev1.ResourcePods:             *resourceInt(cfg.MaxPods),
+		"hugepages-1Gi":                 *resourceInt(0),
+		"hugepages-2Mi":                 *resourceInt(0),
+	}
+	allocatable := capacity.DeepCopy()
+	// The kubelet's default hard eviction thresholds come off allocatable.
+	mem := cfg.Memory.DeepCopy()
+	mem.Sub(resource.MustParse("100Mi"))
+	allocatable[corev1.ResourceMemory] = mem
+	storage := cfg.EphemeralStorage.DeepCopy()
+	storage.Set(storage.Value() / 10 * 9)
+	allocatable[corev1.ResourceEphemeralStorage] = storage
+
+	images := make([]corev1.ContainerImage, 0, len(cfg.Images))
+	for _, im := range cfg.Images {
+		images = append(images, corev1.ContainerImage{Names: []string{imageID(im), im}, SizeBytes: 300_000 + int64(len(im))*1000})
+	}
+	ids := stableID(k.name)
+	return corev1.NodeStatus{
+		Capacity:    capacity,
+		Allocatable: allocatable,
+		Conditions:  nodeConditions(now),
+		Addresses: []corev1.NodeAddress{
+			{Type: corev1.NodeInternalIP, Address: k.ip},
+			{Type: corev1.NodeHostName, Address: k.name},
+		},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
+		NodeInfo: corev1.NodeSystemInfo{
+			MachineID:               ids,
+			SystemUUID:              ids[:8] + "-" + ids[8:12] + "-" + ids[12:16] + "-" + ids[16:20] + "-" + ids[20:32],
+			BootID:                  ids[32:],
+			KernelVersion:           "6.1.0-hollow",
+			OSImage:                 "hollowmark hollow node",
+			ContainerRuntimeVersion: "hollow://" + cfg.KubeletVersion,
+			KubeletVersion:          cfg.KubeletVersion,
+			OperatingSystem:         "linux",
+			Architecture:            "amd64",
+		},
+		Images: images,
+	}
+}
+
+// nodeConditions is a healthy node's conditions, heartbeat now.
+func nodeConditions(now time.Time) []corev1.NodeCondition {
+	t := metav1.NewTime(now)
+	cond := func(typ corev1.NodeConditionType, status corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {
+		return corev1.NodeCondition{Type: typ, Status: status, Reason: reason, Message: msg, LastHeartbeatTime: t, LastTransitionTime: t}
+	}
+	return []corev1.NodeCondition{
+		cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+		cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+		cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+		cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
+	}
+}
+
+// stableID derives 64 hex digits from a node name, so the node's machine,
+// system and boot IDs survive restarts of the pool.
+func stableID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:])
+}
+
+// renewLeaseLocked creates or updates the node's Lease and schedules the
+// next renewal. Lease calls bypass the rate limit, as the kubelet's
+// heartbeat client does.
+func (k *Kubelet) renewLeaseLocked() {
+	if k.stopped {
+		return
+	}
+	now := metav1.NewMicroTime(time.Now())
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: k.name, Namespace: corev1.NamespaceNodeLease, ResourceVersion: k.leaseRV,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: k.name, UID: k.uid}},
+		},
+		Spec: coordinationv1.LeaseSpec{
+			HolderIdentity:       ptr.To(k.name),
+			LeaseDurationSeconds: ptr.To(int32(leaseDuration.Seconds())),
+			RenewTime:            &now,
+		},
+	}
+	body, err := k.env.codec.Encode(lease, coordinationv1.SchemeGroupVersion)
+	if err != nil {
+		k.env.log.Error("encoding lease", zap.String("node", k.name), zap.Error(err))
+		return
+	}
+	call := kubeapi.Call{Verb: "PUT", Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + k.name,
+		ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true}
+	if k.leaseRV == "" {
+		call.Verb, call.Path = "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+	}
+	k.client.Do(call, k.leaseDone)
+}
+
+func (k *Kubelet) leaseDone(resp kubeapi.Response) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return
+	}
+	next := jittered(leaseRenewInterval)
+	switch {
+	case resp.Err == nil:
+		if obj, err := k.env.codec.Decode(resp.Body); err == nil {
+			if l, ok := obj.(*coordinationv1.Lease); ok {
+				k.leaseRV = l.ResourceVersion
+			}
+		}
+		k.env.metrics.heartbeats.WithLabelValues("lease", "ok").Inc()
+		if !k.readyCounted {
+			k.readyCounted = true
+			k.env.metrics.nodesReady.Inc()
+		}
+	case kubeapi.IsStatus(resp.Err, 409), kubeapi.IsStatus(resp.Err, 404):
+		// Someone else wrote the lease, or it is gone: re-read it and try
+		// again at once, as the kubelet's lease controller does.
+		k.env.metrics.heartbeats.WithLabelValues("lease", "conflict").Inc()
+		k.leaseRV = ""
+		if kubeapi.IsStatus(resp.Err, 409) {
+			k.client.Do(kubeapi.Call{Verb: "GET", Unthrottled: true,
+				Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + k.name}, k.leaseRead)
+			return
+		}
+		next = 0
+	default:
+		k.env.metrics.heartbeats.WithLabelValues("lease", "error").Inc()
+		k.env.log.Debug("lease renewal failed", zap.String("node", k.name), zap.Error(resp.Err))
+	}
+	k.timers[0] = time.AfterFunc(next, k.renewLease)
+}
+
+func (k *Kubelet) leaseRead(resp kubeapi.Response) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if resp.Err == nil {
+		if obj, err := k.env.codec.Decode(resp.Body); err == nil {
+			if l, ok := obj.(*coordinationv1.Lease); ok {
+				k.leaseRV = l.ResourceVersion
+			}
+		}
+	}
+	k.renewLeaseLocked()
+}
+
+func (k *Kubelet) renewLease() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.renewLeaseLocked()
+}
+
+// statusTick runs every nodeStatusUpdatePeriod: the status of a hollow node
+// does not change by itself, so it is reported every nodeStatusReportPeriod,
+// which refreshes the conditions' heartbeat times.
+func (k *Kubelet) statusTick() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return
+	}
+	if time.Since(k.lastReport) >= nodeStatusReportPeriod {
+		k.reportStatusLocked()
+	}
+	k.timers[1] = time.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
+}
+
+func (k *Kubelet) reportStatusLocked() {
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": nodeConditions(time.Now())}})
+	if err != nil {
+		k.env.log.Error("encoding node status", zap.Error(err))
+		return
+	}
+	k.lastReport = time.Now()
+	k.client.Do(kubeapi.Call{Verb: "PATCH", Path: "/api/v1/nodes/" + k.name + "/status",
+		ContentType: strategicMergePatch, Body: patch, Unthrottled: true}, func(resp kubeapi.Response) {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		switch {
+		case resp.Err == nil:
+			k.env.metrics.heartbeats.WithLabelValues("node-status", "ok").Inc()
+		case kubeapi.IsStatus(resp.Err, 404):
+			// Our Node was deleted: register again, as the kubelet does.
+			k.env.metrics.heartbeats.WithLabelValues("node-status", "not-found").Inc()
+			k.reRegisterLocked()
+		default:
+			k.env.metrics.heartbeats.WithLabelValues("node-status", "error").Inc()
+			k.lastReport = time.Time{} // try again at the next tick
+		}
+	})
+}
+
+func (k *Kubelet) reRegisterLocked() {
+	if k.stopped {
+		return
+	}
+	body, err := k.env.codec.Encode(k.nodeObject(time.Now()), corev1.SchemeGroupVersion)
+	if err != nil {
+		return
+	}
+	k.client.Do(kubeapi.Call{Verb: "POST", Path: "/api/v1/nodes", ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true},
+		func(resp kubeapi.Response) {
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			if resp.Err != nil && !kubeapi.IsStatus(resp.Err, 409) {
+				k.lastReport = time.Time{}
+				return
+			}
+			if obj, err := k.env.codec.Decode(resp.Body); err == nil {
+				if n, ok := obj.(*corev1.Node); ok {
+					k.uid = n.UID
+				}
+			}
+			k.leaseRV = ""
+		})
+}
+
+// startWatchesLocked opens the kubelet's own watches: its pods, its Node,
+// and all Services (the kubelet needs them for pods' environment).
+func (k *Kubelet) startWatchesLocked() {
+	k.watches = []*kubeapi.ListWatch{
+		k.client.NewListWatch("/api/v1/pods", url.Values{"fieldSelector": {"spec.nodeName=" + k.name}}, podHandler{k}),
+		k.client.NewListWatch("/api/v1/nodes", url.Values{"fieldSelector": {"metadata.name=" + k.name}}, nodeHandler{k}),
+		k.client.NewListWatch("/api/v1/services", nil, countingHandler{k.env.metrics, "kubelet"}),
+	}
+	for _, w := range k.watches {
+		w.Start()
+	}
+}
+
+// stop ends the node's activity. Its Node stays: a kubelet may not delete
+// it (see DeleteNodes).
+func (k *Kubelet) stop() {
+	k.mu.Lock()
+	if k.stopped {
+		k.mu.Unlock()
+		return
+	}
+	k.stopped = true
+	for _, t := range k.timers {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	for _, p := range k.pods {
+		p.stopTimer()
+	}
+	watches := k.watches
+	registered, ready := k.registered, k.readyCounted
+	k.mu.Unlock()
+	for _, w := range watches {
+		w.Stop()
+	}
+	if registered {
+		k.env.metrics.nodesRegistered.Dec()
+	}
+	if ready {
+		k.env.metrics.nodesReady.Dec()
+	}
+}
+
+// nodeHandler follows the kubelet's own Node: the pod CIDR the controller
+// manager assigns arrives here.
+type nodeHandler struct{ k *Kubelet }
+
+func (h nodeHandler) Replace(items []runtime.Object) {
+	for _, it := range items {
+		h.Event(watch.Modified, it)
+	}
+}
+
+func (h nodeHandler) Event(t watch.EventType, obj runtime.Object) {
+	node, ok := obj.(*corev1.Node)
+	if !ok || t == watch.Deleted {
+		return
+	}
+	k := h.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.uid = node.UID
+	k.setPodCIDR(node.Spec.PodCIDR)
+}
+
+func (h nodeHandler) Failed(error) { h.k.env.metrics.watchFailures.WithLabelValues("kubelet").Inc() }
+
+// countingHandler stands for watches whose content a hollow node does not
+// use; the watch itself is the load being emulated.
+type countingHandler struct {
+	m         *Metrics
+	component string
+}
+
+func (countingHandler) Replace([]runtime.Object)              {}
+func (countingHandler) Event(watch.EventType, runtime.Object) {}
+func (h countingHandler) Failed(error)                        { h.m.watchFailures.WithLabelValues(h.component).Inc() }
+
+func resourceInt(v int64) *resource.Quantity { return resource.NewQuantity(v, resource.DecimalSI) }
+
+func hash32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
+
+// podCIDRWait is how long a node waits for the controller manager to
+// assign a pod CIDR before it picks one itself.
+const podCIDRWait = 10 * time.Second
+
+func (k *Kubelet) podCIDRFallback() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped || k.podCIDR.IsValid() {
+		return
+	}
+	k.env.log.Debug("no pod CIDR assigned; using a derived one", zap.String("node", k.name))
+	base := k.env.clusterCIDRFallback.Addr().As4()
+	slot := binary.BigEndian.Uint32(base[:]) + uint32(hash32(k.name)%16384)<<8
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], slot)
+	k.setPodCIDR(netip.PrefixFrom(netip.AddrFrom4(b), 24).String())
+}

@@ -1,0 +1,59 @@
+package hollow
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the node pool's Prometheus metrics.
+type Metrics struct {
+	Registry        *prometheus.Registry
+	nodesRegistered prometheus.Gauge
+	nodesReady      prometheus.Gauge
+	heartbeats      *prometheus.CounterVec
+	podTransitions  *prometheus.CounterVec
+	requests        *prometheus.HistogramVec
+	netProgramming  prometheus.Histogram
+	watchFailures   *prometheus.CounterVec
+}
+
+// NewMetrics registers the pool's metrics, and Go runtime and process
+// metrics, in a registry of their own.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		nodesRegistered: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hollowmark_nodes_registered", Help: "Hollow nodes whose Node object exists."}),
+		nodesReady: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hollowmark_nodes_ready", Help: "Hollow nodes posting a Ready status and renewing their lease."}),
+		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hollowmark_heartbeats_total", Help: "Lease renewals and node status reports, by kind and result."},
+			[]string{"kind", "result"}),
+		podTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hollowmark_pod_transitions_total", Help: "Pod lifecycle steps taken by the fake runtime."},
+			[]string{"to"}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hollowmark_client_request_duration_seconds",
+			Help:    "API call latency seen by hollow nodes, retries included.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}},
+			[]string{"verb", "resource", "code"}),
+		netProgramming: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hollowmark_network_programming_duration_seconds",
+			Help:    "From an EndpointSlice's last change trigger time to a hollow proxy seeing it.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)}),
+		watchFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hollowmark_watch_retries_total", Help: "List-watch retries, by component."},
+			[]string{"component"}),
+	}
+	m.Registry.MustRegister(m.nodesRegistered, m.nodesReady, m.heartbeats, m.podTransitions, m.requests,
+		m.netProgramming, m.watchFailures,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// observeRequest is a kubeapi.Observer.
+func (m *Metrics) observeRequest(verb, resource string, status int, took time.Duration) {
+	m.requests.WithLabelValues(verb, resource, strconv.Itoa(status)).Observe(took.Seconds())
+}

@@ -1,0 +1,284 @@
+package hollow
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/hollowmark/hollowmark/controlplane/pki"
+	"github.com/hollowmark/hollowmark/internal/kubeapi"
+)
+
+// Credentials say how hollow nodes reach and authenticate to the API server.
+type Credentials struct {
+	// Server is the API server's URL.
+	Server string
+	// TLS trusts the server; with Authority unset it also carries the
+	// identity every node falls back to.
+	TLS *tls.Config
+	// Authorization is a fallback bearer token header, if the kubeconfig
+	// has one.
+	Authorization string
+	// Authority, when we hold the cluster CA, issues each kubelet its own
+	// system:node:<name> certificate (so NodeRestriction applies to it) and
+	// the proxies a system:kube-proxy one.
+	Authority *pki.Authority
+}
+
+// PoolConfig describes a node pool.
+type PoolConfig struct {
+	// Count is the number of nodes across all shards; this process runs the
+	// indices i with i % Shards == Shard.
+	Count, Shard, Shards int
+	NamePrefix           string
+	// Concurrency bounds how many nodes register at once.
+	Concurrency int
+	Node        NodeConfig
+	// PerNodeProxyConnections gives every hollow proxy a connection of its
+	// own instead of sharing a pool of kube-proxy connections.
+	PerNodeProxyConnections bool
+}
+
+// Pool is a running set of hollow nodes.
+type Pool struct {
+	env        *env
+	kubelets   []*Kubelet
+	proxies    []*Proxy
+	registered atomic.Int64
+
+	connsMu sync.Mutex
+	conns   []*kubeapi.Pool
+	cancel  context.CancelFunc
+}
+
+// Names returns the node names this process runs.
+func (c PoolConfig) Names() []string {
+	var names []string
+	for i := c.Shard; i < c.Count; i += max(1, c.Shards) {
+		names = append(names, fmt.Sprintf("%s%d", c.NamePrefix, i))
+	}
+	return names
+}
+
+// StartPool registers the pool's nodes, with bounded concurrency, and
+// starts their heartbeats, watches and proxies. progress is called after
+// each registration. On error every node started so far is stopped.
+func StartPool(ctx context.Context, creds Credentials, cfg PoolConfig, metrics *Metrics, probes ProbeSink, log *zap.Logger, progress func(registered, total int)) (*Pool, error) {
+	if cfg.Shards < 1 || cfg.Shard < 0 || cfg.Shard >= cfg.Shards {
+		return nil, fmt.Errorf("shard %d of %d: want 0 <= shard < shards", cfg.Shard, cfg.Shards)
+	}
+	u, err := url.Parse(creds.Server)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("API server URL %q: %v", creds.Server, err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	p := &Pool{
+		env: &env{cfg: &cfg.Node, codec: kubeapi.NewCodec(), metrics: metrics, probes: probes, log: log, ctx: runCtx,
+			clusterCIDRFallback: netip.MustParsePrefix("10.64.0.0/10")},
+		cancel: cancel,
+	}
+	if creds.Authority != nil {
+		log.Info("hollow nodes authenticate with their own certificates", zap.String("kubelet", "system:node:<name>"), zap.String("proxy", "system:kube-proxy"))
+	} else {
+		log.Warn("no cluster CA: every hollow node uses the kubeconfig's identity, so NodeRestriction does not apply to them")
+	}
+	proxyConns, err := p.proxyConnections(u.Host, creds, cfg.PerNodeProxyConnections)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	names := cfg.Names()
+	p.kubelets = make([]*Kubelet, len(names))
+	p.proxies = make([]*Proxy, len(names))
+	jobs := make(chan int)
+	errs := make(chan error, len(names))
+	var wg sync.WaitGroup
+	for range max(1, cfg.Concurrency) {
+		wg.Go(func() {
+			for i := range jobs {
+				if err := p.startNode(ctx, u.Host, creds, cfg, names[i], i, proxyConns); err != nil {
+					errs <- err
+					continue
+				}
+				if progress != nil {
+					progress(int(p.registered.Add(1)), len(names))
+				}
+			}
+		})
+	}
+feed:
+	for i := range names {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	var failures []error
+	for err := range errs {
+		failures = append(failures, err)
+	}
+	err = summarize(failures)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		p.Stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// summarize joins the first few of many node errors and counts the rest:
+// a thousand identical errors help nobody.
+func summarize(errs []error) error {
+	const shown = 5
+	if len(errs) <= shown {
+		return errors.Join(errs...)
+	}
+	return errors.Join(append(errs[:shown:shown], fmt.Errorf("and %d more nodes failed", len(errs)-shown))...)
+}
+
+// proxyConnections returns the shared kube-proxy connection pool, or nil
+// when each proxy gets its own.
+func (p *Pool) proxyConnections(host string, creds Credentials, perNode bool) (func() *kubeapi.Pool, error) {
+	identity, err := p.proxyIdentity(creds)
+	if err != nil {
+		return nil, err
+	}
+	if perNode {
+		return func() *kubeapi.Pool {
+			pool := &kubeapi.Pool{Addr: host, TLS: creds.TLS, Cert: identity}
+			p.addConns(pool)
+			return pool
+		}, nil
+	}
+	shared := &kubeapi.Pool{Addr: host, TLS: creds.TLS, Cert: identity}
+	p.addConns(shared)
+	return func() *kubeapi.Pool { return shared }, nil
+}
+
+func (p *Pool) proxyIdentity(creds Credentials) (*tls.Certificate, error) {
+	if creds.Authority == nil {
+		return nil, nil
+	}
+	cert, err := creds.Authority.IssueClientTLS("system:kube-proxy")
+	if err != nil {
+		return nil, fmt.Errorf("issuing kube-proxy certificate: %w", err)
+	}
+	return &cert, nil
+}
+
+func (p *Pool) startNode(ctx context.Context, host string, creds Credentials, cfg PoolConfig, name string, slot int, proxyConns func() *kubeapi.Pool) error {
+	conns := &kubeapi.Pool{Addr: host, TLS: creds.TLS}
+	if creds.Authority != nil {
+		cert, err := creds.Authority.IssueClientTLS("system:node:"+name, "system:nodes")
+		if err != nil {
+			return fmt.Errorf("issuing certificate for %s: %w", name, err)
+		}
+		conns.Cert = &cert
+	}
+	index := cfg.Shard + slot*max(1, cfg.Shards)
+	kubelet := newKubelet(p.env, name, index, p.newClient(conns, creds, kubeletQPS, kubeletBurst, "kubelet"), conns)
+	proxy := newProxy(p.env, name, p.newClient(proxyConns(), creds, proxyQPS, proxyBurst, "kube-proxy"))
+	// Recorded before registering, so that Stop reaches a node whose
+	// registration failed half way.
+	p.kubelets[slot], p.proxies[slot] = kubelet, proxy
+	p.addConns(conns)
+	if err := kubelet.register(ctx); err != nil {
+		return err
+	}
+	proxy.start()
+	return nil
+}
+
+func (p *Pool) addConns(c *kubeapi.Pool) {
+	p.connsMu.Lock()
+	defer p.connsMu.Unlock()
+	p.conns = append(p.conns, c)
+}
+
+func (p *Pool) newClient(conns *kubeapi.Pool, creds Credentials, qps float64, burst int, agent string) *kubeapi.Client {
+	c := &kubeapi.Client{
+		Conns:     conns,
+		Codec:     p.env.codec,
+		Limiter:   rate.NewLimiter(rate.Limit(qps), burst),
+		UserAgent: agent + "/" + p.env.cfg.KubeletVersion + " (linux/amd64) hollowmark",
+		Observe:   p.env.metrics.observeRequest,
+		Ctx:       p.env.ctx,
+	}
+	if creds.Authority == nil {
+		c.Authorization = creds.Authorization
+	}
+	return c
+}
+
+// Names are the names of the pool's nodes.
+func (p *Pool) Names() []string {
+	names := make([]string, 0, len(p.kubelets))
+	for _, k := range p.kubelets {
+		if k != nil {
+			names = append(names, k.name)
+		}
+	}
+	return names
+}
+
+// Stop stops every node and closes their connections. The Node objects
+// stay; DeleteNodes removes them.
+func (p *Pool) Stop() {
+	var wg sync.WaitGroup
+	for i, k := range p.kubelets {
+		if k == nil {
+			continue
+		}
+		wg.Go(func() {
+			p.proxies[i].stop()
+			k.stop()
+		})
+	}
+	wg.Wait()
+	p.cancel()
+	p.connsMu.Lock()
+	defer p.connsMu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// DeleteNodes deletes the named Nodes (their Leases follow through owner
+// references) with the caller's identity: kubelets are not allowed to.
+func DeleteNodes(ctx context.Context, client kubernetes.Interface, names []string) error {
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for _, name := range names {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			err := client.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("deleting node %s: %w", name, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return summarize(errs)
+}
