@@ -86,6 +86,10 @@ func apiServerArgs(f *files, etcdURL string, port, nodes int) []string {
 
 // schedulerConfig is written to a file because kube-scheduler ignores its
 // deprecated --kubeconfig and QPS flags when given a configuration.
+//
+// Leader election is off for the scheduler and the controller-manager: with
+// one instance of each it elects nothing, and a component that cannot renew
+// its leader lease exits, so an API server restart would take it down.
 func schedulerConfig(kubeconfig string, qps float32, burst int) string {
 	return fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
@@ -94,7 +98,7 @@ clientConnection:
   qps: %g
   burst: %d
 leaderElection:
-  leaderElect: true
+  leaderElect: false
 `, kubeconfig, qps, burst)
 }
 
@@ -131,7 +135,7 @@ func controllerManagerArgs(f *files, port int, qps float32, burst int) []string 
 		"--service-cluster-ip-range=" + serviceCIDR,
 		"--kube-api-qps=" + strconv.FormatFloat(float64(qps), 'g', -1, 32),
 		"--kube-api-burst=" + strconv.Itoa(burst),
-		"--leader-elect=true",
+		"--leader-elect=false",
 		"--v=2",
 	}
 }

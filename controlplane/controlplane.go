@@ -92,6 +92,7 @@ type ControlPlane struct {
 	files     *files
 	mu        sync.Mutex
 	processes []*process // in start order
+	ready     map[string]func(context.Context) error
 }
 
 // Start brings up etcd, the API server, then the scheduler and the
@@ -250,6 +251,13 @@ func (cp *ControlPlane) launch(ctx context.Context, name, binary string, args fu
 		cp.track(p)
 		err = waitReady(ctx, p, ready, cp.opts.ReadyTimeout)
 		if err == nil {
+			go cp.reportUnexpectedExit(p)
+			cp.mu.Lock()
+			if cp.ready == nil {
+				cp.ready = map[string]func(context.Context) error{}
+			}
+			cp.ready[name] = ready
+			cp.mu.Unlock()
 			cp.recordStarted(name, argv, url, logPath, p.pid(), time.Since(begin))
 			cp.opts.Logger.Info("component ready", zap.String("component", name),
 				zap.Duration("after", time.Since(begin).Round(time.Millisecond)))
@@ -277,6 +285,63 @@ func (cp *ControlPlane) recordStarted(name string, args []string, url, logPath s
 			c.Args, c.URL, c.LogFile, c.PID, c.ReadySeconds = args, url, logPath, pid, took.Seconds()
 		}
 	}
+}
+
+// reportUnexpectedExit logs a component that dies while it should run, with
+// the end of its log: measurements taken after that are not to be trusted.
+func (cp *ControlPlane) reportUnexpectedExit(p *process) {
+	<-p.done
+	if !p.stopping.Load() {
+		cp.opts.Logger.Error("control-plane component exited unexpectedly", zap.String("component", p.name),
+			zap.Error(p.waitErr), zap.String("log", p.logPath), zap.String("lastLines", p.logTail(10)))
+	}
+}
+
+// Restart stops one component and starts it again with the same flags and
+// port, as an operator restarting it would, and waits until it is healthy.
+func (cp *ControlPlane) Restart(ctx context.Context, name string) error {
+	cp.mu.Lock()
+	var old *process
+	for _, p := range cp.processes {
+		if p.name == name && !p.exited() {
+			old = p
+		}
+	}
+	ready := cp.ready[name]
+	cp.mu.Unlock()
+	if old == nil || ready == nil {
+		return fmt.Errorf("restarting %s: not running", name)
+	}
+	if err := old.stop(cp.opts.StopGrace); err != nil {
+		cp.opts.Logger.Warn("stopping for restart", zap.String("component", name), zap.Error(err))
+	}
+	begin := time.Now()
+	p, err := startProcess(name, old.binary, old.args, old.logPath)
+	if err != nil {
+		return err
+	}
+	cp.mu.Lock()
+	// In place: the stop order stays the start order reversed.
+	for i, q := range cp.processes {
+		if q == old {
+			cp.processes[i] = p
+		}
+	}
+	cp.mu.Unlock()
+	go cp.reportUnexpectedExit(p)
+	if err := waitReady(ctx, p, ready, cp.opts.ReadyTimeout); err != nil {
+		return err
+	}
+	cp.mu.Lock()
+	for i := range cp.Record.Components {
+		if c := &cp.Record.Components[i]; c.Name == name {
+			c.PID, c.ReadySeconds = p.pid(), time.Since(begin).Seconds()
+		}
+	}
+	record := cp.Record
+	cp.mu.Unlock()
+	cp.opts.Logger.Info("component restarted", zap.String("component", name), zap.Duration("after", time.Since(begin).Round(time.Millisecond)))
+	return record.write(cp.opts.RunDir)
 }
 
 // Stop terminates the components in reverse start order (so the API server

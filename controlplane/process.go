@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -14,11 +15,15 @@ import (
 // process is one control-plane component running as a child process.
 type process struct {
 	name    string
+	binary  string
+	args    []string
 	cmd     *exec.Cmd
 	logPath string
 	logFile *os.File
 	done    chan struct{}
 	waitErr error // valid once done is closed
+	// stopping is set once we ask the process to exit.
+	stopping atomic.Bool
 }
 
 // startProcess runs binary with args, sending its output to logPath.
@@ -40,7 +45,7 @@ func startProcess(name, binary string, args []string, logPath string) (*process,
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s (%s): %w", name, binary, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, logFile: logFile, done: make(chan struct{})}
+	p := &process{name: name, binary: binary, args: args, cmd: cmd, logPath: logPath, logFile: logFile, done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		logFile.Close()
@@ -69,6 +74,7 @@ func (p *process) exitError() error {
 // stop asks the process to terminate and kills it if it has not exited
 // within grace. It returns once the process is gone.
 func (p *process) stop(grace time.Duration) error {
+	p.stopping.Store(true)
 	if p.exited() {
 		return nil
 	}

@@ -51,20 +51,23 @@ type Kubelet struct {
 	client *kubeapi.Client
 	conns  *kubeapi.Pool
 
-	mu           sync.Mutex
-	uid          types.UID
-	podCIDR      netip.Prefix
-	ips          ipAllocator
-	pods         map[types.UID]*pod
-	waiting      []*pod // admitted before the pod CIDR was known
-	leaseRV      string
-	leaseOK      bool
-	lastReport   time.Time
-	timers       [3]*time.Timer // lease, status, pod CIDR fallback
-	watches      []*kubeapi.ListWatch
-	registered   bool
-	stopped      bool
-	readyCounted bool
+	mu         sync.Mutex
+	uid        types.UID
+	podCIDR    netip.Prefix
+	ips        ipAllocator
+	pods       map[types.UID]*pod
+	waiting    []*pod // admitted before the pod CIDR was known
+	leaseRV    string
+	leaseOK    bool
+	lastReport time.Time
+	// conditionsSince is when the node's conditions last changed: they are
+	// healthy from registration on, so it never moves after that.
+	conditionsSince time.Time
+	timers          [3]*time.Timer // lease, status, pod CIDR fallback
+	watches         []*kubeapi.ListWatch
+	registered      bool
+	stopped         bool
+	readyCounted    bool
 }
 
 func newKubelet(e *env, name string, index int, client *kubeapi.Client, conns *kubeapi.Pool) *Kubelet {
@@ -140,6 +143,9 @@ func jittered(d time.Duration) time.Duration {
 }
 
 func (k *Kubelet) nodeObject(now time.Time) *corev1.Node {
+	if k.conditionsSince.IsZero() {
+		k.conditionsSince = now
+	}
 	cfg := k.env.cfg
 	zone := cfg.Zones[k.index%len(cfg.Zones)]
 	node := &corev1.Node{
@@ -193,7 +199,7 @@ func (k *Kubelet) nodeStatus(now time.Time) corev1.NodeStatus {
 	return corev1.NodeStatus{
 		Capacity:    capacity,
 		Allocatable: allocatable,
-		Conditions:  nodeConditions(now),
+		Conditions:  nodeConditions(now, k.conditionsSince),
 		Addresses: []corev1.NodeAddress{
 			{Type: corev1.NodeInternalIP, Address: k.ip},
 			{Type: corev1.NodeHostName, Address: k.name},
@@ -214,11 +220,12 @@ func (k *Kubelet) nodeStatus(now time.Time) corev1.NodeStatus {
 	}
 }
 
-// nodeConditions is a healthy node's conditions, heartbeat now.
-func nodeConditions(now time.Time) []corev1.NodeCondition {
-	t := metav1.NewTime(now)
+// nodeConditions is a healthy node's conditions, heartbeat now, unchanged
+// since the given time.
+func nodeConditions(now, since time.Time) []corev1.NodeCondition {
+	heartbeat, transition := metav1.NewTime(now), metav1.NewTime(since)
 	cond := func(typ corev1.NodeConditionType, status corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {
-		return corev1.NodeCondition{Type: typ, Status: status, Reason: reason, Message: msg, LastHeartbeatTime: t, LastTransitionTime: t}
+		return corev1.NodeCondition{Type: typ, Status: status, Reason: reason, Message: msg, LastHeartbeatTime: heartbeat, LastTransitionTime: transition}
 	}
 	return []corev1.NodeCondition{
 		cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
@@ -339,7 +346,7 @@ func (k *Kubelet) statusTick() {
 }
 
 func (k *Kubelet) reportStatusLocked() {
-	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": nodeConditions(time.Now())}})
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": nodeConditions(time.Now(), k.conditionsSince)}})
 	if err != nil {
 		k.env.log.Error("encoding node status", zap.Error(err))
 		return

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
 	"github.com/hollowmark/hollowmark/hollow"
@@ -41,7 +42,7 @@ func podOn(name, node string, annotations map[string]string) *corev1.Pod {
 func (c *cluster) waitPod(t *testing.T, ns, name, what string, cond func(*corev1.Pod) bool) *corev1.Pod {
 	t.Helper()
 	var last *corev1.Pod
-	waitFor(t, what, time.Minute, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		p, err := c.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
@@ -49,6 +50,12 @@ func (c *cluster) waitPod(t *testing.T, ns, name, what string, cond func(*corev1
 		last = p
 		return cond(p), nil
 	})
+	if err != nil {
+		if last == nil {
+			t.Fatalf("waiting for %s: %v (pod never seen)", what, err)
+		}
+		t.Fatalf("waiting for %s: %v; pod on node %q, status %+v", what, err, last.Spec.NodeName, last.Status)
+	}
 	return last
 }
 

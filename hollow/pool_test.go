@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -134,4 +135,9 @@ func (r *probeRecorder) Record(p hollow.PodProbes) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.probes = append(r.probes, p)
+}
+
+// testLogger sends the pool's logs, debug included, to the test log.
+func testLogger(t *testing.T) *zap.Logger {
+	return zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel))
 }

@@ -12,6 +12,6 @@ func newRootCommand(version string) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.AddCommand(newUpCommand(), newVersionCommand(version))
+	root.AddCommand(newUpCommand(), newNodesCommand(), newVersionCommand(version))
 	return root
 }

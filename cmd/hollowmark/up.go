@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 func newUpCommand() *cobra.Command {
 	var flags clusterFlags
+	var nodes nodeFlags
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start a control plane (or attach to one) and keep it running until Ctrl-C",
@@ -18,7 +20,7 @@ child processes on loopback, prints the kubeconfig to use, and keeps them
 running until interrupted; then it stops them in order (API server before
 etcd) and leaves no process behind.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			ctx := cmd.Context()
 			s, err := flags.newSession()
 			if err != nil {
@@ -26,23 +28,41 @@ etcd) and leaves no process behind.`,
 			}
 			defer s.close()
 			begin := time.Now()
-			cp, err := flags.openCluster(ctx, s, 0)
+			cp, err := flags.openCluster(ctx, s, nodes.count)
 			if err != nil {
 				return err
 			}
+			defer func() {
+				s.log.Info("stopping control plane")
+				if stopErr := cp.Stop(); stopErr != nil && err == nil {
+					err = fmt.Errorf("stopping control plane: %w", stopErr)
+				}
+				s.log.Info("stopped", zap.String("runDir", s.runDir))
+			}()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "control plane ready in %s (run directory %s)\n", time.Since(begin).Round(time.Millisecond), s.runDir)
+			var pool *runningPool
+			if nodes.count > 0 {
+				if pool, err = nodes.startNodes(ctx, s, cp); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%d hollow nodes running (metrics %s/metrics)\n", nodes.count, pool.metrics.URL)
+			}
 			fmt.Fprintf(out, "export KUBECONFIG=%s\n", cp.KubeconfigPath)
 			fmt.Fprintln(out, "press Ctrl-C to stop")
 			<-ctx.Done()
-			s.log.Info("stopping control plane")
-			if err := cp.Stop(); err != nil {
-				return fmt.Errorf("stopping control plane: %w", err)
+			if pool != nil {
+				stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				// The cluster goes away with us: no need to delete the nodes.
+				if err := pool.stop(stopCtx, cp, false); err != nil {
+					s.log.Warn("stopping hollow nodes", zap.Error(err))
+				}
 			}
-			s.log.Info("stopped", zap.String("runDir", s.runDir))
 			return nil
 		},
 	}
 	flags.register(cmd.Flags())
+	nodes.register(cmd.Flags(), "nodes")
 	return cmd
 }

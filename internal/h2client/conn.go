@@ -78,9 +78,8 @@ type Conn struct {
 	authority string
 	onClose   func(error)
 
-	wmu     sync.Mutex // guards writes: framer, wbuf, hpack encoder
-	wbuf    bytes.Buffer
-	framer  *http2.Framer
+	wmu     sync.Mutex // guards writes: fw, the hpack encoder and hbuf
+	fw      frameWriter
 	henc    *hpack.Encoder
 	hbuf    bytes.Buffer
 	pending []*stream // streams with body bytes waiting for window
@@ -139,7 +138,6 @@ func Dial(ctx context.Context, addr string, tlsConfig *tls.Config, onClose func(
 		sendWindow:     65535,
 		hdec:           hpack.NewDecoder(4096, nil),
 	}
-	c.framer = http2.NewFramer(&c.wbuf, nil)
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	// No dynamic header table either way: it would cost 4 KB per direction
 	// per connection, and loopback bytes are cheap.
@@ -155,29 +153,45 @@ func Dial(ctx context.Context, addr string, tlsConfig *tls.Config, onClose func(
 func (c *Conn) handshake() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.wbuf.WriteString(http2.ClientPreface)
-	if err := c.framer.WriteSettings(
+	c.startWrite()
+	c.fw.buf = append(c.fw.buf, http2.ClientPreface...)
+	c.fw.settings(
 		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
 		http2.Setting{ID: http2.SettingHeaderTableSize, Val: 0},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
 		http2.Setting{ID: http2.SettingMaxFrameSize, Val: maxFrameSize},
-	); err != nil {
-		return err
-	}
-	if err := c.framer.WriteWindowUpdate(0, connWindow-65535); err != nil {
-		return err
-	}
+	)
+	c.fw.windowUpdate(0, connWindow-65535)
 	return c.flushLocked()
 }
 
-// flushLocked sends the buffered frames. Callers hold wmu.
+// writePool lends write buffers for the span of one flush.
+var writePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// startWrite borrows a buffer for frames. Callers hold wmu and call
+// flushLocked next.
+func (c *Conn) startWrite() {
+	if c.fw.buf == nil {
+		c.fw.buf = (*writePool.Get().(*[]byte))[:0]
+	}
+}
+
+// flushLocked sends the buffered frames and returns the buffer. Callers
+// hold wmu.
 func (c *Conn) flushLocked() error {
-	if c.wbuf.Len() == 0 {
+	buf := c.fw.buf
+	c.fw.buf = nil
+	if buf == nil {
 		return nil
 	}
-	c.netConn.SetWriteDeadline(time.Now().Add(writeDeadline))
-	_, err := c.netConn.Write(c.wbuf.Bytes())
-	c.wbuf.Reset()
+	var err error
+	if len(buf) > 0 {
+		c.netConn.SetWriteDeadline(time.Now().Add(writeDeadline))
+		_, err = c.netConn.Write(buf)
+	}
+	if cap(buf) <= 64<<10 {
+		writePool.Put(&buf)
+	}
 	if err != nil {
 		go c.fail(fmt.Errorf("writing to %s: %w", c.authority, err))
 	}
@@ -232,13 +246,8 @@ func (c *Conn) Do(req *Request, h Handler) (*Stream, error) {
 	c.streams[s.id] = s
 	c.mu.Unlock()
 
-	if err := c.writeHeadersLocked(s.id, req); err != nil {
-		c.mu.Lock()
-		s.done = true
-		delete(c.streams, s.id)
-		c.mu.Unlock()
-		return nil, err
-	}
+	c.startWrite()
+	c.writeHeadersLocked(s.id, req)
 	if len(req.Body) > 0 {
 		c.sendBodyLocked(s)
 	}
@@ -248,7 +257,7 @@ func (c *Conn) Do(req *Request, h Handler) (*Stream, error) {
 	return &Stream{c: c, s: s}, nil
 }
 
-func (c *Conn) writeHeadersLocked(id uint32, req *Request) error {
+func (c *Conn) writeHeadersLocked(id uint32, req *Request) {
 	c.hbuf.Reset()
 	enc := func(name, value string) { c.henc.WriteField(hpack.HeaderField{Name: name, Value: value}) }
 	enc(":method", req.Method)
@@ -261,27 +270,7 @@ func (c *Conn) writeHeadersLocked(id uint32, req *Request) error {
 	if len(req.Body) > 0 {
 		enc("content-length", strconv.Itoa(len(req.Body)))
 	}
-	block := c.hbuf.Bytes()
-	endStream := len(req.Body) == 0
-	first := true
-	for first || len(block) > 0 {
-		chunk := block
-		if uint32(len(chunk)) > c.peerMaxFrame {
-			chunk = chunk[:c.peerMaxFrame]
-		}
-		block = block[len(chunk):]
-		var err error
-		if first {
-			err = c.framer.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: chunk, EndStream: endStream, EndHeaders: len(block) == 0})
-			first = false
-		} else {
-			err = c.framer.WriteContinuation(id, len(block) == 0, chunk)
-		}
-		if err != nil {
-			return fmt.Errorf("encoding headers: %w", err)
-		}
-	}
-	return nil
+	c.fw.headers(id, len(req.Body) == 0, c.hbuf.Bytes(), int(c.peerMaxFrame))
 }
 
 // sendBodyLocked writes as much of the stream's body as the windows allow
@@ -299,7 +288,7 @@ func (c *Conn) sendBodyLocked(s *stream) {
 		s.body = s.body[n:]
 		s.sendWindow -= n
 		c.sendWindow -= n
-		c.framer.WriteData(s.id, len(s.body) == 0, chunk)
+		c.fw.data(s.id, len(s.body) == 0, chunk)
 	}
 	s.body = nil
 }
@@ -313,7 +302,8 @@ func (s *Stream) Cancel() {
 	live := !s.s.done && !c.closed
 	c.mu.Unlock()
 	if live {
-		c.framer.WriteRSTStream(s.s.id, http2.ErrCodeCancel)
+		c.startWrite()
+		c.fw.rstStream(s.s.id, http2.ErrCodeCancel)
 		c.flushLocked()
 	}
 	c.wmu.Unlock()
@@ -337,7 +327,8 @@ func (c *Conn) closeStream(s *stream, err error) {
 // Close shuts the connection down; open streams get ErrClosed.
 func (c *Conn) Close() error {
 	c.wmu.Lock()
-	c.framer.WriteGoAway(0, http2.ErrCodeNo, nil)
+	c.startWrite()
+	c.fw.goAway(http2.ErrCodeNo)
 	c.flushLocked()
 	c.wmu.Unlock()
 	c.fail(ErrClosed)
@@ -416,7 +407,8 @@ func (c *Conn) handleFrame(fh http2.FrameHeader, p []byte) error {
 	case http2.FramePing:
 		if fh.Flags&http2.FlagPingAck == 0 && len(p) == 8 {
 			c.wmu.Lock()
-			c.framer.WritePing(true, [8]byte(p))
+			c.startWrite()
+			c.fw.pingAck(p)
 			c.flushLocked()
 			c.wmu.Unlock()
 		}
@@ -487,11 +479,12 @@ func (c *Conn) consumed(s *stream, n uint32) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.startWrite()
 	if connInc > 0 {
-		c.framer.WriteWindowUpdate(0, connInc)
+		c.fw.windowUpdate(0, connInc)
 	}
 	if streamInc > 0 {
-		c.framer.WriteWindowUpdate(s.id, streamInc)
+		c.fw.windowUpdate(s.id, streamInc)
 	}
 	c.flushLocked()
 }
@@ -587,7 +580,8 @@ func (c *Conn) onSettings(fh http2.FrameHeader, p []byte) error {
 	c.mu.Unlock()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.framer.WriteSettingsAck()
+	c.startWrite()
+	c.fw.settingsAck()
 	c.flushPendingLocked()
 	return c.flushLocked()
 }
@@ -631,6 +625,7 @@ func (c *Conn) onWindowUpdate(fh http2.FrameHeader, p []byte) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.startWrite()
 	c.flushPendingLocked()
 	return c.flushLocked()
 }

@@ -90,11 +90,12 @@ const (
 	callTimeout = 60 * time.Second
 )
 
-// Do runs call and hands the response to done. Do returns at once and never
-// calls done itself, so callers may hold locks that done takes. Connection
+// Do starts call and hands the response to done. Do never calls done
+// itself, so callers may hold locks that done takes; it may block briefly
+// to write the request, or to dial when the connection is gone. Connection
 // losses, GOAWAY refusals and 429s are retried with back-off.
 func (c *Client) Do(call Call, done func(Response)) {
-	go c.attempt(call, 1, time.Now(), done)
+	c.attempt(call, 1, time.Now(), done)
 }
 
 func (c *Client) attempt(call Call, n int, start time.Time, done func(Response)) {
@@ -117,7 +118,8 @@ func (c *Client) attempt(call Call, n int, start time.Time, done func(Response))
 		}
 		s, err := c.start(call, h)
 		if err != nil {
-			h.finish(Response{Err: err})
+			// Not from this goroutine: it may be the caller's, holding locks.
+			go h.finish(Response{Err: err})
 			return
 		}
 		stream.Store(s)
