@@ -1,4 +1,6 @@
 # hollowmark: see README.md.
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO      ?= go
 BIN     := $(CURDIR)/bin
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -46,8 +48,12 @@ run: build
 test: build lint
 	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -count=1 -timeout 20m ./...
 
+# Benchmarks start real control planes and take several minutes. The raw
+# go test output goes to bench.out; the table follows it.
 bench: build
-	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... | tee bench.out
+	@echo; echo "| benchmark | metric | value |"; echo "|---|---|---|"
+	@awk '/^Benchmark/ { for (i = 3; i < NF; i += 2) if ($$(i+1) != "ns/op") printf "| %s | %s | %s |\n", $$1, $$(i+1), $$i }' bench.out
 
 lint:
 	@out=$$(gofmt -l .); \

@@ -17,7 +17,10 @@ import (
 // certificate of its own; without, nodes fall back to cfg's identity, which
 // must be a client certificate or a bearer token.
 func CredentialsFromConfig(cfg *rest.Config, ca *pki.Authority) (Credentials, error) {
-	creds := Credentials{Server: cfg.Host, Authority: ca}
+	creds := Credentials{Server: cfg.Host}
+	if ca != nil {
+		creds.Issuer = AuthorityIssuer(ca)
+	}
 	if !strings.HasPrefix(cfg.Host, "https://") {
 		return creds, fmt.Errorf("API server %s: hollow nodes need an https:// server", cfg.Host)
 	}

@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/hollowmark/hollowmark/controlplane/pki"
 	"github.com/hollowmark/hollowmark/internal/kubeapi"
 )
 
@@ -30,10 +29,9 @@ type Credentials struct {
 	// Authorization is a fallback bearer token header, if the kubeconfig
 	// has one.
 	Authorization string
-	// Authority, when we hold the cluster CA, issues each kubelet its own
-	// system:node:<name> certificate (so NodeRestriction applies to it) and
-	// the proxies a system:kube-proxy one.
-	Authority *pki.Authority
+	// Issuer, if set, gives every node an identity of its own; without it
+	// every node uses the kubeconfig's.
+	Issuer Issuer
 }
 
 // PoolConfig describes a node pool.
@@ -88,12 +86,13 @@ func StartPool(ctx context.Context, creds Credentials, cfg PoolConfig, metrics *
 			clusterCIDRFallback: netip.MustParsePrefix("10.64.0.0/10")},
 		cancel: cancel,
 	}
-	if creds.Authority != nil {
-		log.Info("hollow nodes authenticate with their own certificates", zap.String("kubelet", "system:node:<name>"), zap.String("proxy", "system:kube-proxy"))
+	if creds.Issuer != nil {
+		log.Info("hollow nodes authenticate with their own certificates", zap.String("kubelet", "system:node:<name>"),
+			zap.String("proxy", "system:kube-proxy"), zap.String("obtained", creds.Issuer.Describe()))
 	} else {
 		log.Warn("no cluster CA: every hollow node uses the kubeconfig's identity, so NodeRestriction does not apply to them")
 	}
-	proxyConns, err := p.proxyConnections(u.Host, creds, cfg.PerNodeProxyConnections)
+	proxyConns, err := p.proxyConnections(ctx, u.Host, creds, cfg.PerNodeProxyConnections)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -155,8 +154,8 @@ func summarize(errs []error) error {
 
 // proxyConnections returns the shared kube-proxy connection pool, or nil
 // when each proxy gets its own.
-func (p *Pool) proxyConnections(host string, creds Credentials, perNode bool) (func() *kubeapi.Pool, error) {
-	identity, err := p.proxyIdentity(creds)
+func (p *Pool) proxyConnections(ctx context.Context, host string, creds Credentials, perNode bool) (func() *kubeapi.Pool, error) {
+	identity, err := proxyIdentity(ctx, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -172,23 +171,23 @@ func (p *Pool) proxyConnections(host string, creds Credentials, perNode bool) (f
 	return func() *kubeapi.Pool { return shared }, nil
 }
 
-func (p *Pool) proxyIdentity(creds Credentials) (*tls.Certificate, error) {
-	if creds.Authority == nil {
+func proxyIdentity(ctx context.Context, creds Credentials) (*tls.Certificate, error) {
+	if creds.Issuer == nil {
 		return nil, nil
 	}
-	cert, err := creds.Authority.IssueClientTLS("system:kube-proxy")
+	cert, err := creds.Issuer.ProxyCertificate(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("issuing kube-proxy certificate: %w", err)
+		return nil, err
 	}
 	return &cert, nil
 }
 
 func (p *Pool) startNode(ctx context.Context, host string, creds Credentials, cfg PoolConfig, name string, slot int, proxyConns func() *kubeapi.Pool) error {
 	conns := &kubeapi.Pool{Addr: host, TLS: creds.TLS}
-	if creds.Authority != nil {
-		cert, err := creds.Authority.IssueClientTLS("system:node:"+name, "system:nodes")
+	if creds.Issuer != nil {
+		cert, err := creds.Issuer.NodeCertificate(ctx, name)
 		if err != nil {
-			return fmt.Errorf("issuing certificate for %s: %w", name, err)
+			return err
 		}
 		conns.Cert = &cert
 	}
@@ -221,7 +220,7 @@ func (p *Pool) newClient(conns *kubeapi.Pool, creds Credentials, qps float64, bu
 		Observe:   p.env.metrics.observeRequest,
 		Ctx:       p.env.ctx,
 	}
-	if creds.Authority == nil {
+	if creds.Issuer == nil {
 		c.Authorization = creds.Authorization
 	}
 	return c

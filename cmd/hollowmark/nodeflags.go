@@ -111,14 +111,11 @@ func (f *nodeFlags) startNodes(ctx context.Context, s *session, cp *controlplane
 	if err != nil {
 		return nil, err
 	}
-	ca := cp.Authority
-	if ca == nil {
-		ca = authorityBeside(cp.KubeconfigPath, s.log)
-	}
-	creds, err := hollow.CredentialsFromConfig(cp.Config, ca)
+	creds, cleanup, err := nodeCredentials(ctx, s, cp)
 	if err != nil {
 		return nil, err
 	}
+	defer cleanup(context.Background())
 	metrics := hollow.NewMetrics()
 	srv, err := metricsserver.Start(f.metricsAddr, metrics.Registry)
 	if err != nil {
@@ -163,6 +160,30 @@ func (r *runningPool) stop(ctx context.Context, cp *controlplane.ControlPlane, d
 		}
 	}
 	return nil
+}
+
+// nodeCredentials picks how hollow nodes authenticate: certificates from
+// the cluster CA when we hold it (our cluster, or a 'hollowmark up' run
+// directory beside the kubeconfig), else certificates bootstrapped through
+// CSRs as kubelets do, else the kubeconfig's own identity. cleanup removes
+// what bootstrapping created once the nodes have their certificates.
+func nodeCredentials(ctx context.Context, s *session, cp *controlplane.ControlPlane) (hollow.Credentials, func(context.Context), error) {
+	none := func(context.Context) {}
+	ca := cp.Authority
+	if ca == nil {
+		ca = authorityBeside(cp.KubeconfigPath, s.log)
+	}
+	if ca != nil {
+		creds, err := hollow.CredentialsFromConfig(cp.Config, ca)
+		return creds, none, err
+	}
+	creds, cleanup, err := hollow.BootstrapCredentials(ctx, cp.Config)
+	if err == nil {
+		return creds, cleanup, nil
+	}
+	s.log.Warn("cannot bootstrap node certificates; falling back to the kubeconfig's identity", zap.Error(err))
+	creds, err = hollow.CredentialsFromConfig(cp.Config, nil)
+	return creds, none, err
 }
 
 // authorityBeside finds the CA of a `hollowmark up` run directory next to
