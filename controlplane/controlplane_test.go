@@ -24,14 +24,7 @@ import (
 
 var shared testenv.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := shared.Stop(); err != nil {
-		os.Stderr.WriteString("stopping shared control plane: " + err.Error() + "\n")
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(shared.Run(m)) }
 
 func adminClient(t *testing.T, cp *controlplane.ControlPlane) kubernetes.Interface {
 	t.Helper()

@@ -29,15 +29,25 @@ func (a *ipAllocator) allocate(cidr netip.Prefix) (netip.Addr, bool) {
 }
 
 func (a *ipAllocator) release(cidr netip.Prefix, ip netip.Addr) {
-	if !cidr.Contains(ip) {
-		return
-	}
-	base := cidr.Masked().Addr().As4()
-	b := ip.As4()
-	i := int(b[3]) - int(base[3]) + 256*(int(b[2])-int(base[2]))
-	if i >= 0 && i < 256 {
+	if i := ipIndex(cidr, ip); cidr.Contains(ip) && i < 256 {
 		a.used[i/64] &^= 1 << (i % 64)
 	}
+}
+
+// mark records ip as taken, for pods adopted with their addresses.
+func (a *ipAllocator) mark(cidr netip.Prefix, ip netip.Addr) bool {
+	i := ipIndex(cidr, ip)
+	if !cidr.Contains(ip) || i >= 256 {
+		return false
+	}
+	a.used[i/64] |= 1 << (i % 64)
+	return true
+}
+
+// ipIndex is ip's offset in cidr.
+func ipIndex(cidr netip.Prefix, ip netip.Addr) int {
+	base, b := cidr.Masked().Addr().As4(), ip.As4()
+	return (int(b[2])-int(base[2]))*256 + int(b[3]) - int(base[3])
 }
 
 // setPodCIDR takes the node's pod CIDR once known and starts the pods that

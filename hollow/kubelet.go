@@ -49,7 +49,6 @@ type Kubelet struct {
 	index  int
 	ip     string
 	client *kubeapi.Client
-	conns  *kubeapi.Pool
 
 	mu         sync.Mutex
 	uid        types.UID
@@ -70,11 +69,8 @@ type Kubelet struct {
 	readyCounted    bool
 }
 
-func newKubelet(e *env, name string, index int, client *kubeapi.Client, conns *kubeapi.Pool) *Kubelet {
-	return &Kubelet{
-		env: e, name: name, index: index, ip: nodeIP(index),
-		client: client, conns: conns, pods: map[types.UID]*pod{},
-	}
+func newKubelet(e *env, name string, index int, client *kubeapi.Client) *Kubelet {
+	return &Kubelet{env: e, name: name, index: index, ip: nodeIP(index), client: client, pods: map[types.UID]*pod{}}
 }
 
 // nodeIP gives node index an address in 127.0.0.0/8. Nothing listens

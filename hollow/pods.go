@@ -278,17 +278,9 @@ func (k *Kubelet) adopt(p *pod, obj *corev1.Pod) bool {
 	for i := range p.conds {
 		p.conds[i] = condition{ok: true, at: p.startTime}
 	}
-	if k.podCIDR.Contains(ip) {
-		k.ips.used[ipIndex(k.podCIDR, ip)/64] |= 1 << (ipIndex(k.podCIDR, ip) % 64)
-		p.ipHeld = true
-	}
+	p.ipHeld = k.ips.mark(k.podCIDR, ip)
 	p.recorded = true // we did not see it start; no probes to report
 	return true
-}
-
-func ipIndex(cidr netip.Prefix, ip netip.Addr) int {
-	base, b := cidr.Masked().Addr().As4(), ip.As4()
-	return (int(b[2])-int(base[2]))*256 + int(b[3]) - int(base[3])
 }
 
 // admit starts a new pod: Pending with its containers being created, then a

@@ -192,7 +192,7 @@ func (p *Pool) startNode(ctx context.Context, host string, creds Credentials, cf
 		conns.Cert = &cert
 	}
 	index := cfg.Shard + slot*max(1, cfg.Shards)
-	kubelet := newKubelet(p.env, name, index, p.newClient(conns, creds, kubeletQPS, kubeletBurst, "kubelet"), conns)
+	kubelet := newKubelet(p.env, name, index, p.newClient(conns, creds, kubeletQPS, kubeletBurst, "kubelet"))
 	proxy := newProxy(p.env, name, p.newClient(proxyConns(), creds, proxyQPS, proxyBurst, "kube-proxy"))
 	// Recorded before registering, so that Stop reaches a node whose
 	// registration failed half way.

@@ -22,13 +22,7 @@ import (
 
 var shared testenv.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := shared.Stop(); err != nil {
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(shared.Run(m)) }
 
 // fastConfig makes the fake runtime quick and predictable.
 func fastConfig() hollow.NodeConfig {

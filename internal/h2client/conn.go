@@ -76,7 +76,6 @@ func (e GoAwayError) Error() string { return "h2client: server going away: " + e
 type Conn struct {
 	netConn   net.Conn
 	authority string
-	onClose   func(error)
 
 	wmu     sync.Mutex // guards writes: fw, the hpack encoder and hbuf
 	fw      frameWriter
@@ -112,9 +111,8 @@ type stream struct {
 }
 
 // Dial opens a TLS connection to addr, negotiates h2 and starts the frame
-// reader. onClose, if set, is called once when the connection ends, after
-// every open stream has been closed.
-func Dial(ctx context.Context, addr string, tlsConfig *tls.Config, onClose func(error)) (*Conn, error) {
+// reader.
+func Dial(ctx context.Context, addr string, tlsConfig *tls.Config) (*Conn, error) {
 	cfg := tlsConfig.Clone()
 	cfg.NextProtos = []string{"h2"}
 	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}, Config: cfg}
@@ -129,7 +127,6 @@ func Dial(ctx context.Context, addr string, tlsConfig *tls.Config, onClose func(
 	c := &Conn{
 		netConn:        nc,
 		authority:      addr,
-		onClose:        onClose,
 		streams:        map[uint32]*stream{},
 		nextID:         1,
 		maxStreams:     100, // until the server says otherwise
@@ -174,6 +171,15 @@ func (c *Conn) startWrite() {
 	if c.fw.buf == nil {
 		c.fw.buf = (*writePool.Get().(*[]byte))[:0]
 	}
+}
+
+// send writes the frames that write appends, at once.
+func (c *Conn) send(write func(*frameWriter)) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.startWrite()
+	write(&c.fw)
+	c.flushLocked()
 }
 
 // flushLocked sends the buffered frames and returns the buffer. Callers
@@ -297,16 +303,12 @@ func (c *Conn) sendBodyLocked(s *stream) {
 // caller's goroutine, unless the stream has already ended.
 func (s *Stream) Cancel() {
 	c := s.c
-	c.wmu.Lock()
 	c.mu.Lock()
 	live := !s.s.done && !c.closed
 	c.mu.Unlock()
 	if live {
-		c.startWrite()
-		c.fw.rstStream(s.s.id, http2.ErrCodeCancel)
-		c.flushLocked()
+		c.send(func(w *frameWriter) { w.rstStream(s.s.id, http2.ErrCodeCancel) })
 	}
-	c.wmu.Unlock()
 	c.closeStream(s.s, ErrCanceled)
 }
 
@@ -326,11 +328,7 @@ func (c *Conn) closeStream(s *stream, err error) {
 
 // Close shuts the connection down; open streams get ErrClosed.
 func (c *Conn) Close() error {
-	c.wmu.Lock()
-	c.startWrite()
-	c.fw.goAway(http2.ErrCodeNo)
-	c.flushLocked()
-	c.wmu.Unlock()
+	c.send(func(w *frameWriter) { w.goAway(http2.ErrCodeNo) })
 	c.fail(ErrClosed)
 	return nil
 }
@@ -352,9 +350,6 @@ func (c *Conn) fail(err error) {
 	c.netConn.Close()
 	for _, s := range streams {
 		c.closeStream(s, fmt.Errorf("%w: %v", ErrClosed, err))
-	}
-	if c.onClose != nil {
-		c.onClose(err)
 	}
 }
 
@@ -406,11 +401,7 @@ func (c *Conn) handleFrame(fh http2.FrameHeader, p []byte) error {
 		return c.onSettings(fh, p)
 	case http2.FramePing:
 		if fh.Flags&http2.FlagPingAck == 0 && len(p) == 8 {
-			c.wmu.Lock()
-			c.startWrite()
-			c.fw.pingAck(p)
-			c.flushLocked()
-			c.wmu.Unlock()
+			c.send(func(w *frameWriter) { w.pingAck(p) })
 		}
 	case http2.FrameGoAway:
 		return c.onGoAway(p)
@@ -477,16 +468,14 @@ func (c *Conn) consumed(s *stream, n uint32) {
 	if connInc == 0 && streamInc == 0 {
 		return
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.startWrite()
-	if connInc > 0 {
-		c.fw.windowUpdate(0, connInc)
-	}
-	if streamInc > 0 {
-		c.fw.windowUpdate(s.id, streamInc)
-	}
-	c.flushLocked()
+	c.send(func(w *frameWriter) {
+		if connInc > 0 {
+			w.windowUpdate(0, connInc)
+		}
+		if streamInc > 0 {
+			w.windowUpdate(s.id, streamInc)
+		}
+	})
 }
 
 func (c *Conn) onHeaders(fh http2.FrameHeader, p []byte) error {

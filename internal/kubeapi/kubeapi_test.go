@@ -24,13 +24,7 @@ import (
 
 var shared testenv.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := shared.Stop(); err != nil {
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(shared.Run(m)) }
 
 func newClient(t *testing.T, cp *controlplane.ControlPlane) *kubeapi.Client {
 	t.Helper()

@@ -40,7 +40,7 @@ func (p *Pool) Conn(ctx context.Context) (*h2client.Conn, error) {
 		cfg = cfg.Clone()
 		cfg.Certificates = []tls.Certificate{*p.Cert}
 	}
-	c, err := h2client.Dial(ctx, p.Addr, cfg, nil)
+	c, err := h2client.Dial(ctx, p.Addr, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -89,6 +90,17 @@ func (s *Shared) Get(t testing.TB) *controlplane.ControlPlane {
 		t.Fatalf("starting shared control plane: %v", s.err)
 	}
 	return s.cp
+}
+
+// Run is a package's TestMain body: it runs the tests, then stops the shared
+// control plane, failing the run if that fails.
+func (s *Shared) Run(m *testing.M) int {
+	code := m.Run()
+	if err := s.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping shared control plane:", err)
+		code = 1
+	}
+	return code
 }
 
 // Stop stops the shared control plane if it was started, and removes its
