@@ -24,8 +24,8 @@ KUBE_LDFLAGS := -X $(KV).gitVersion=$(KUBE_VERSION) \
                 -X $(KV).gitCommit=
 
 # Flags for `make run`; override on the command line, e.g.
-#   make run RUN_FLAGS="--etcd-unsafe-no-fsync"
-RUN_FLAGS ?=
+#   make run RUN_FLAGS="--nodes 1000 --etcd-unsafe-no-fsync"
+RUN_FLAGS ?= --nodes 100
 
 .PHONY: all build hollowmark upstream run test bench lint clean
 
