@@ -1,0 +1,81 @@
+package results
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hollowmark/hollowmark/measurements"
+)
+
+func TestPerfDataHasPerfDashShape(t *testing.T) {
+	p := measurements.Percentiles{Count: 3, P50: 1500 * time.Microsecond, P90: 2 * time.Second, P99: 4 * time.Second}
+	doc := NewPerfData(LatencyItem(p, map[string]string{"Metric": "pod_startup"}))
+	path := filepath.Join(t.TempDir(), "PodStartupLatency.json")
+	if err := doc.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"version": "v1",
+		"dataItems": []any{map[string]any{
+			"data":   map[string]any{"Perc50": 1.5, "Perc90": 2000.0, "Perc99": 4000.0},
+			"unit":   "ms",
+			"labels": map[string]any{"Metric": "pod_startup"},
+		}},
+	}
+	if gotJSON, wantJSON := mustJSON(t, got), mustJSON(t, want); gotJSON != wantJSON {
+		t.Errorf("got %s\nwant %s", gotJSON, wantJSON)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestJUnitHasOneCasePerCheck(t *testing.T) {
+	checks := []Check{
+		{SLO: "PodStartupLatency p99", Threshold: 5 * time.Second, Measured: 1200 * time.Millisecond, Samples: 500},
+		{SLO: "APIResponsiveness PATCH pods/status (resource) p99", Threshold: time.Second, Measured: 1300 * time.Millisecond, Samples: 9000},
+		{SLO: "PodStartupLatency p99 (stateful)", Threshold: 5 * time.Second, Samples: 0},
+	}
+	path := filepath.Join(t.TempDir(), "junit.xml")
+	if err := WriteJUnit(path, "hollowmark density", checks, 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got junitSuites
+	if err := xml.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	s := got.Suites[0]
+	if s.Name != "hollowmark density" || s.Tests != 3 || s.Failures != 2 || s.Time != "90.000" || len(s.Cases) != 3 {
+		t.Fatalf("suite %+v", s)
+	}
+	if s.Cases[0].Failure != nil || s.Cases[0].Name != "PodStartupLatency p99 <= 5s" {
+		t.Errorf("passing check: %+v", s.Cases[0])
+	}
+	if f := s.Cases[1].Failure; f == nil || f.Type != "SLOViolation" || f.Message != "APIResponsiveness PATCH pods/status (resource) p99 = 1.3s > 1s over 9000 samples" {
+		t.Errorf("violated check: %+v", s.Cases[1].Failure)
+	}
+	if f := s.Cases[2].Failure; f == nil {
+		t.Error("a check without samples passed")
+	}
+}
