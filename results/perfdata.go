@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"github.com/hollowmark/hollowmark/measurements"
 )
 
 // PerfData is the JSON perf-dash reads, one file per measurement.
@@ -30,9 +28,9 @@ func NewPerfData(items ...DataItem) PerfData {
 
 // LatencyItem is percentiles in milliseconds, labelled as perf-dash expects
 // (e.g. Metric=pod_startup).
-func LatencyItem(p measurements.Percentiles, labels map[string]string) DataItem {
+func LatencyItem(p50, p90, p99 time.Duration, labels map[string]string) DataItem {
 	return DataItem{
-		Data:   map[string]float64{"Perc50": millis(p.P50), "Perc90": millis(p.P90), "Perc99": millis(p.P99)},
+		Data:   map[string]float64{"Perc50": millis(p50), "Perc90": millis(p90), "Perc99": millis(p99)},
 		Unit:   "ms",
 		Labels: labels,
 	}

@@ -7,13 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/hollowmark/hollowmark/measurements"
 )
 
 func TestPerfDataHasPerfDashShape(t *testing.T) {
-	p := measurements.Percentiles{Count: 3, P50: 1500 * time.Microsecond, P90: 2 * time.Second, P99: 4 * time.Second}
-	doc := NewPerfData(LatencyItem(p, map[string]string{"Metric": "pod_startup"}))
+	doc := NewPerfData(LatencyItem(1500*time.Microsecond, 2*time.Second, 4*time.Second, map[string]string{"Metric": "pod_startup"}))
 	path := filepath.Join(t.TempDir(), "PodStartupLatency.json")
 	if err := doc.Write(path); err != nil {
 		t.Fatal(err)

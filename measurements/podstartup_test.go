@@ -1,0 +1,156 @@
+package measurements_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/hollowmark/hollowmark/hollow"
+	"github.com/hollowmark/hollowmark/internal/testenv"
+	"github.com/hollowmark/hollowmark/measurements"
+)
+
+var shared testenv.Shared
+
+func TestMain(m *testing.M) { os.Exit(shared.Run(m)) }
+
+type probeList struct{ probes []hollow.PodProbes }
+
+func (p *probeList) Record(pp hollow.PodProbes) { p.probes = append(p.probes, pp) }
+
+// runPods starts a node with the given container start latency, creates
+// pods on it and measures their startup.
+func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Summary {
+	t.Helper()
+	cp := shared.Get(t)
+	ctx := context.Background()
+	client := kubernetes.NewForConfigOrDie(cp.Config)
+	cfg := hollow.DefaultNodeConfig()
+	var err error
+	if cfg.StartLatency, err = hollow.ParseLatency(startLatency); err != nil {
+		t.Fatal(err)
+	}
+	cfg.SandboxLatency, _ = hollow.ParseLatency("10ms")
+	creds, err := hollow.CredentialsFromConfig(cp.Config, cp.Authority)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probes := &probeList{}
+	pool, err := hollow.StartPool(ctx, creds, hollow.PoolConfig{Count: 1, Shards: 1, NamePrefix: name + "-", Concurrency: 1, Node: cfg},
+		hollow.NewMetrics(), probes, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Stop()
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m := &measurements.PodStartupLatency{Client: client, LabelSelector: "measured=" + name,
+		Probes: func() []hollow.PodProbes { return probes.probes }}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range pods {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%d", i), Labels: map[string]string{"measured": name}},
+			Spec: corev1.PodSpec{NodeSelector: map[string]string{"kubernetes.io/hostname": name + "-0"},
+				Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}},
+		}
+		if _, err := client.CoreV1().Pods(name).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := client.CoreV1().Pods(name).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		n := 0
+		for _, p := range list.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				n++
+			}
+		}
+		return n == pods && len(probes.probes) == pods, nil
+	})
+	if err != nil {
+		t.Fatalf("pods did not run: %v", err)
+	}
+	// The watch sees the last status a moment after the poll does.
+	time.Sleep(500 * time.Millisecond)
+	sum, err := m.Gather(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func checkOutcomes(t *testing.T, sum *measurements.Summary, wantPass bool) {
+	t.Helper()
+	stateless := 0
+	for _, c := range sum.Checks {
+		if !strings.HasSuffix(c.SLO, "(stateless)") {
+			continue
+		}
+		stateless++
+		if c.Passed() != wantPass {
+			t.Errorf("%s: passed %v, want %v", c.Verdict(), c.Passed(), wantPass)
+		}
+	}
+	if stateless != 3 {
+		t.Errorf("%d stateless checks, want p50, p90 and p99", stateless)
+	}
+}
+
+func TestFastRuntimeMeetsPodStartupSLO(t *testing.T) {
+	sum := runPods(t, "fast", "20ms", 10)
+	checkOutcomes(t, sum, true)
+	recompute(t, sum)
+}
+
+func TestSlowRuntimeViolatesPodStartupSLO(t *testing.T) {
+	sum := runPods(t, "slow", "6s", 5)
+	checkOutcomes(t, sum, false)
+	recompute(t, sum)
+}
+
+// recompute derives pod_startup's p99 from the per-pod rows alone and
+// compares it with what the measurement reported.
+func recompute(t *testing.T, sum *measurements.Summary) {
+	t.Helper()
+	rows := sum.Tables["pods.csv"]
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	var samples []time.Duration
+	for _, r := range rows[1:] {
+		created, err1 := time.Parse(time.RFC3339Nano, r[col["created"]])
+		watched, err2 := time.Parse(time.RFC3339Nano, r[col["watch"]])
+		if err1 != nil || err2 != nil {
+			t.Fatalf("row %v: %v %v", r, err1, err2)
+		}
+		if r[col["kubelet_status_posted"]] == "" {
+			t.Errorf("row %v lacks the kubelet's probes", r)
+		}
+		samples = append(samples, watched.Sub(created))
+	}
+	want, err := measurements.NearestRank(samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range sum.Checks {
+		if c.SLO == "PodStartupLatency p99 (stateless)" && c.Measured != want.P99 {
+			t.Errorf("reported p99 %v, recomputed from the rows %v", c.Measured, want.P99)
+		}
+	}
+}
