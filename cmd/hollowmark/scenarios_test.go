@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand("test")
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func TestScenariosListsDensity(t *testing.T) {
+	out, err := run(t, "scenarios")
+	if err != nil || !strings.HasPrefix(out, "density\t") {
+		t.Fatalf("output %q, error %v", out, err)
+	}
+}
+
+func TestValidateBuiltinAndFiles(t *testing.T) {
+	out, err := run(t, "validate", "density", "--param", "nodes=1000")
+	if err != nil || !strings.Contains(out, "10 namespaces") || !strings.Contains(out, "step 1 of 9") {
+		t.Fatalf("output %q, error %v", out, err)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("name: bad\nsteps:\n  - name: x\n    colour: blue\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = run(t, "validate", bad)
+	if err == nil || !strings.Contains(err.Error(), bad+":4: field colour not found") {
+		t.Fatalf("got %v, want the file, line 4 and the unknown field", err)
+	}
+	if _, err := run(t, "validate", "no-such"); err == nil || !strings.Contains(err.Error(), "not a built-in scenario (density)") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,101 @@
+// Package scenarios reads scenario files: parameters, namespaces, tuning
+// sets and ordered steps of phases or measurement actions.
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Scenario is a parsed, validated scenario.
+type Scenario struct {
+	Name        string          `yaml:"name"`
+	Description string          `yaml:"description"`
+	Parameters  map[string]any  `yaml:"parameters"`
+	Namespaces  Namespaces      `yaml:"namespaces"`
+	TuningSets  []TuningSetSpec `yaml:"tuningSets"`
+	Steps       []Step          `yaml:"steps"`
+	// File is the scenario's name in the file system it was read from,
+	// whose other files are its object templates; Dir is the directory of
+	// a scenario read from disk, empty for a built-in one.
+	File string `yaml:"-"`
+	Dir  string `yaml:"-"`
+}
+
+// Namespaces are the test namespaces, named Prefix-1 … Prefix-Count.
+type Namespaces struct {
+	Count  int    `yaml:"count"`
+	Prefix string `yaml:"prefix"`
+}
+
+// TuningSetSpec is one named tuning set; exactly one kind is set, with an
+// optional parallelism cap.
+type TuningSetSpec struct {
+	Name          string        `yaml:"name"`
+	QPS           float64       `yaml:"qps"`
+	RandomizedQPS float64       `yaml:"randomizedQPS"`
+	Poisson       float64       `yaml:"poisson"`
+	SteppedBurst  *SteppedBurst `yaml:"steppedBurst"`
+	TimeLimited   Duration      `yaml:"timeLimited"`
+	Parallelism   int           `yaml:"parallelism"`
+}
+
+// SteppedBurst starts Size actions every Delay.
+type SteppedBurst struct {
+	Size  int      `yaml:"size"`
+	Delay Duration `yaml:"delay"`
+}
+
+// Step is either phases (run in parallel) or measurement actions.
+type Step struct {
+	Name         string              `yaml:"name"`
+	Phases       []Phase             `yaml:"phases"`
+	Measurements []MeasurementAction `yaml:"measurements"`
+}
+
+// Phase declares how many replicas of its objects each namespace of the
+// range should have; the runner creates, scales or deletes to get there.
+type Phase struct {
+	NamespaceRange       Range    `yaml:"namespaceRange"`
+	ReplicasPerNamespace int      `yaml:"replicasPerNamespace"`
+	TuningSet            string   `yaml:"tuningSet"`
+	Objects              []Object `yaml:"objects"`
+}
+
+// Range is an inclusive range of namespace indices, from 1.
+type Range struct {
+	Min int `yaml:"min"`
+	Max int `yaml:"max"`
+}
+
+// Object is one object per replica, made from a template file with
+// Go-template parameters (Name, Index, Namespace, and Params).
+type Object struct {
+	Basename string         `yaml:"basename"`
+	Template string         `yaml:"template"`
+	Params   map[string]any `yaml:"params"`
+}
+
+// MeasurementAction starts or gathers a measurement, or waits for a
+// condition.
+type MeasurementAction struct {
+	Identifier string         `yaml:"identifier"`
+	Method     string         `yaml:"method"`
+	Action     string         `yaml:"action"`
+	Params     map[string]any `yaml:"params"`
+}
+
+// Duration is a time.Duration written as "30s" or "5m".
+type Duration time.Duration
+
+// UnmarshalYAML reads a duration string.
+func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
+	v, err := time.ParseDuration(node.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration such as 30s or 5m", node.Line, node.Value)
+	}
+	*d = Duration(v)
+	return nil
+}

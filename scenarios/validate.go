@@ -1,0 +1,224 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/hollowmark/hollowmark/loadgen"
+)
+
+// Measurement methods and the actions each takes.
+var methods = map[string][]string{
+	"PodStartupLatency":            {"start", "gather"},
+	"APIResponsiveness":            {"start", "gather"},
+	"SchedulingThroughput":         {"start", "gather"},
+	"ResourceUsage":                {"start", "gather"},
+	"WaitForControlledPodsRunning": {"wait"},
+	"WaitForNodesReady":            {"wait"},
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// validator collects errors with the line of the field they are about.
+type validator struct {
+	file string
+	root *yaml.Node
+	errs []error
+}
+
+func (v *validator) fail(msg string, path ...any) {
+	v.errs = append(v.errs, &Error{File: v.file, Line: lineOf(v.root, path...), Field: fieldName(path), Msg: msg})
+}
+
+func (s *Scenario) validate(root *yaml.Node, fsys fs.FS, display string) error {
+	v := &validator{file: display, root: root}
+	if !dnsLabel.MatchString(s.Name) {
+		v.fail("must be a lower-case name of letters, digits and '-'", "name")
+	}
+	if s.Namespaces.Count < 0 {
+		v.fail("must be >= 0", "namespaces", "count")
+	}
+	if s.Namespaces.Prefix == "" {
+		s.Namespaces.Prefix = s.Name
+	}
+	sets := map[string]bool{}
+	for i, ts := range s.TuningSets {
+		if sets[ts.Name] {
+			v.fail(fmt.Sprintf("duplicate tuning set %q", ts.Name), "tuningSets", i, "name")
+		}
+		sets[ts.Name] = true
+		if _, err := ts.TuningSet(); err != nil {
+			v.fail(err.Error(), "tuningSets", i)
+		}
+	}
+	if len(s.Steps) == 0 {
+		v.fail("a scenario needs at least one step", "steps")
+	}
+	started := map[string]string{}
+	for i, st := range s.Steps {
+		switch {
+		case len(st.Phases) > 0 && len(st.Measurements) > 0:
+			v.fail("a step has phases or measurements, not both", "steps", i)
+		case len(st.Phases) == 0 && len(st.Measurements) == 0:
+			v.fail("a step needs phases or measurements", "steps", i)
+		}
+		for j, ph := range st.Phases {
+			s.validatePhase(v, fsys, sets, ph, "steps", i, "phases", j)
+		}
+		for j, m := range st.Measurements {
+			validateMeasurement(v, started, m, "steps", i, "measurements", j)
+		}
+	}
+	return errors.Join(v.errs...)
+}
+
+func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool, ph Phase, at ...any) {
+	field := func(f ...any) []any { return append(append([]any{}, at...), f...) }
+	if !sets[ph.TuningSet] {
+		v.fail(fmt.Sprintf("unknown tuning set %q", ph.TuningSet), field("tuningSet")...)
+	}
+	r := ph.NamespaceRange
+	if r.Min < 1 || r.Max < r.Min || r.Max > s.Namespaces.Count {
+		v.fail(fmt.Sprintf("want 1 <= min <= max <= namespaces.count (%d), have %d..%d", s.Namespaces.Count, r.Min, r.Max), field("namespaceRange")...)
+	}
+	if ph.ReplicasPerNamespace < 0 {
+		v.fail("must be >= 0", field("replicasPerNamespace")...)
+	}
+	if len(ph.Objects) == 0 {
+		v.fail("a phase needs at least one object", field("objects")...)
+	}
+	for k, o := range ph.Objects {
+		if !dnsLabel.MatchString(o.Basename) {
+			v.fail("must be a lower-case name of letters, digits and '-'", field("objects", k, "basename")...)
+		}
+		if _, err := fs.Stat(fsys, s.TemplatePath(o)); err != nil {
+			v.fail(fmt.Sprintf("template %q not found next to the scenario", o.Template), field("objects", k, "template")...)
+		}
+	}
+}
+
+func validateMeasurement(v *validator, started map[string]string, m MeasurementAction, at ...any) {
+	field := func(f ...any) []any { return append(append([]any{}, at...), f...) }
+	actions, ok := methods[m.Method]
+	if !ok {
+		v.fail(fmt.Sprintf("unknown method %q", m.Method), field("method")...)
+		return
+	}
+	if !slices.Contains(actions, m.Action) {
+		v.fail(fmt.Sprintf("%s takes action %v, not %q", m.Method, actions, m.Action), field("action")...)
+		return
+	}
+	if m.Identifier == "" {
+		v.fail("required", field("identifier")...)
+	}
+	switch m.Action {
+	case "start":
+		if _, dup := started[m.Identifier]; dup {
+			v.fail(fmt.Sprintf("%q is already started", m.Identifier), field("identifier")...)
+		}
+		started[m.Identifier] = m.Method
+	case "gather":
+		if method, ok := started[m.Identifier]; !ok || method != m.Method {
+			v.fail(fmt.Sprintf("no earlier start of %s %q", m.Method, m.Identifier), field("identifier")...)
+		}
+		delete(started, m.Identifier)
+	}
+}
+
+// TemplatePath is where an object's template lives: beside the scenario.
+func (s *Scenario) TemplatePath(o Object) string {
+	return path.Join(path.Dir(s.File), o.Template)
+}
+
+// TuningSet builds the tuning set a spec describes.
+func (ts TuningSetSpec) TuningSet() (loadgen.TuningSet, error) {
+	var set []loadgen.TuningSet
+	if ts.QPS > 0 {
+		set = append(set, loadgen.QPS(ts.QPS))
+	}
+	if ts.RandomizedQPS > 0 {
+		set = append(set, loadgen.RandomizedQPS(ts.RandomizedQPS))
+	}
+	if ts.Poisson > 0 {
+		set = append(set, loadgen.Poisson(ts.Poisson))
+	}
+	if ts.SteppedBurst != nil {
+		if ts.SteppedBurst.Size < 1 || ts.SteppedBurst.Delay <= 0 {
+			return loadgen.TuningSet{}, errors.New("steppedBurst needs size >= 1 and a delay")
+		}
+		set = append(set, loadgen.SteppedBurst(ts.SteppedBurst.Size, time.Duration(ts.SteppedBurst.Delay)))
+	}
+	if ts.TimeLimited > 0 {
+		set = append(set, loadgen.TimeLimited(time.Duration(ts.TimeLimited)))
+	}
+	switch {
+	case len(set) > 1:
+		return loadgen.TuningSet{}, errors.New("give one of qps, randomizedQPS, poisson, steppedBurst, timeLimited")
+	case len(set) == 0 && ts.Parallelism > 0:
+		return loadgen.ParallelismLimited(ts.Parallelism), nil
+	case len(set) == 0:
+		return loadgen.TuningSet{}, errors.New("give one of qps, randomizedQPS, poisson, steppedBurst, timeLimited or parallelism")
+	}
+	out := set[0]
+	out.Parallelism = ts.Parallelism
+	out.Name = ts.Name
+	return out, nil
+}
+
+// lineOf finds the line of the node at path (mapping keys and sequence
+// indices), or of the closest ancestor that exists.
+func lineOf(root *yaml.Node, path ...any) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, p := range path {
+		var next *yaml.Node
+		switch key := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == key {
+						next = n.Content[i+1]
+						line = n.Content[i].Line
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && key < len(n.Content) {
+				next = n.Content[key]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}
+
+func fieldName(path []any) string {
+	out := ""
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			if out != "" {
+				out += "."
+			}
+			out += p
+		case int:
+			out += "[" + strconv.Itoa(p) + "]"
+		}
+	}
+	return out
+}
