@@ -19,8 +19,6 @@ import (
 var methods = map[string][]string{
 	"PodStartupLatency":            {"start", "gather"},
 	"APIResponsiveness":            {"start", "gather"},
-	"SchedulingThroughput":         {"start", "gather"},
-	"ResourceUsage":                {"start", "gather"},
 	"WaitForControlledPodsRunning": {"wait"},
 	"WaitForNodesReady":            {"wait"},
 }

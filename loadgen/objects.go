@@ -1,0 +1,120 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"text/template"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/yaml"
+)
+
+// FieldManager owns the fields hollowmark applies.
+const FieldManager = "hollowmark"
+
+// TemplateData is what an object template is rendered with.
+type TemplateData struct {
+	Name      string
+	Index     int
+	Namespace string
+	Params    map[string]any
+}
+
+// Render makes an object from a template of YAML with Go-template fields.
+func Render(tmpl *template.Template, data TemplateData) (*unstructured.Unstructured, error) {
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		return nil, fmt.Errorf("rendering %s for %s: %w", tmpl.Name(), data.Name, err)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(buf.Bytes(), &obj.Object); err != nil {
+		return nil, fmt.Errorf("template %s for %s is not a YAML object: %w", tmpl.Name(), data.Name, err)
+	}
+	if obj.GetAPIVersion() == "" || obj.GetKind() == "" {
+		return nil, fmt.Errorf("template %s: apiVersion and kind are required", tmpl.Name())
+	}
+	obj.SetName(data.Name)
+	if data.Namespace != "" {
+		obj.SetNamespace(data.Namespace)
+	}
+	return obj, nil
+}
+
+// Objects creates, changes and deletes objects of any kind.
+type Objects struct {
+	Dynamic dynamic.Interface
+	Mapper  meta.RESTMapper
+	// Observe, if set, is told about every call, for client-side latency.
+	Observe func(verb, resource string, took time.Duration, err error)
+}
+
+// retriable errors are the API server asking us to come back later.
+func retriable(err error) bool {
+	return apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsConflict(err) || apierrors.IsServiceUnavailable(err)
+}
+
+func (o *Objects) resource(obj *unstructured.Unstructured) (dynamic.ResourceInterface, string, error) {
+	gvk := obj.GroupVersionKind()
+	mapping, err := o.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, "", fmt.Errorf("no API for %s: %w", gvk, err)
+	}
+	ri := o.Dynamic.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return ri.Namespace(obj.GetNamespace()), mapping.Resource.Resource, nil
+	}
+	return ri, mapping.Resource.Resource, nil
+}
+
+// Apply creates obj or changes it to match (server-side apply), so that a
+// phase creates and scales with the same call.
+func (o *Objects) Apply(ctx context.Context, obj *unstructured.Unstructured) error {
+	ri, resource, err := o.resource(obj)
+	if err != nil {
+		return err
+	}
+	return o.call(ctx, "APPLY", resource, func() error {
+		_, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+		return err
+	})
+}
+
+// Delete deletes obj and lets the garbage collector take what it owns. An
+// object already gone counts as deleted.
+func (o *Objects) Delete(ctx context.Context, obj *unstructured.Unstructured) error {
+	ri, resource, err := o.resource(obj)
+	if err != nil {
+		return err
+	}
+	background := metav1.DeletePropagationBackground
+	return o.call(ctx, "DELETE", resource, func() error {
+		err := ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{PropagationPolicy: &background})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+}
+
+func (o *Objects) call(ctx context.Context, verb, resource string, fn func() error) error {
+	err := retry.OnError(retry.DefaultBackoff, retriable, func() error {
+		begin := time.Now()
+		err := fn()
+		if o.Observe != nil {
+			o.Observe(verb, resource, time.Since(begin), err)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", verb, resource, err)
+	}
+	return ctx.Err()
+}
