@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,9 +25,23 @@ var shared testenv.Shared
 
 func TestMain(m *testing.M) { os.Exit(shared.Run(m)) }
 
-type probeList struct{ probes []hollow.PodProbes }
+// probeList is a ProbeSink; kubelets record from their own goroutines.
+type probeList struct {
+	mu     sync.Mutex
+	probes []hollow.PodProbes
+}
 
-func (p *probeList) Record(pp hollow.PodProbes) { p.probes = append(p.probes, pp) }
+func (p *probeList) Record(pp hollow.PodProbes) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.probes = append(p.probes, pp)
+}
+
+func (p *probeList) all() []hollow.PodProbes {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.probes)
+}
 
 // runPods starts a node with the given container start latency, creates
 // pods on it and measures their startup.
@@ -55,7 +71,7 @@ func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Su
 		t.Fatal(err)
 	}
 	m := &measurements.PodStartupLatency{Client: client, LabelSelector: "measured=" + name,
-		Probes: func() []hollow.PodProbes { return probes.probes }}
+		Probes: probes.all}
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +96,7 @@ func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Su
 				n++
 			}
 		}
-		return n == pods && len(probes.probes) == pods, nil
+		return n == pods && len(probes.all()) == pods, nil
 	})
 	if err != nil {
 		t.Fatalf("pods did not run: %v", err)

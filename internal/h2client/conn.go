@@ -250,10 +250,11 @@ func (c *Conn) Do(req *Request, h Handler) (*Stream, error) {
 	s := &stream{id: c.nextID, h: h, sendWindow: c.peerInitWindow, body: req.Body}
 	c.nextID += 2
 	c.streams[s.id] = s
+	maxFrame := int(c.peerMaxFrame) // SETTINGS may change it under c.mu
 	c.mu.Unlock()
 
 	c.startWrite()
-	c.writeHeadersLocked(s.id, req)
+	c.writeHeadersLocked(s.id, req, maxFrame)
 	if len(req.Body) > 0 {
 		c.sendBodyLocked(s)
 	}
@@ -263,7 +264,7 @@ func (c *Conn) Do(req *Request, h Handler) (*Stream, error) {
 	return &Stream{c: c, s: s}, nil
 }
 
-func (c *Conn) writeHeadersLocked(id uint32, req *Request) {
+func (c *Conn) writeHeadersLocked(id uint32, req *Request, maxFrame int) {
 	c.hbuf.Reset()
 	enc := func(name, value string) { c.henc.WriteField(hpack.HeaderField{Name: name, Value: value}) }
 	enc(":method", req.Method)
@@ -276,7 +277,7 @@ func (c *Conn) writeHeadersLocked(id uint32, req *Request) {
 	if len(req.Body) > 0 {
 		enc("content-length", strconv.Itoa(len(req.Body)))
 	}
-	c.fw.headers(id, len(req.Body) == 0, c.hbuf.Bytes(), int(c.peerMaxFrame))
+	c.fw.headers(id, len(req.Body) == 0, c.hbuf.Bytes(), maxFrame)
 }
 
 // sendBodyLocked writes as much of the stream's body as the windows allow
