@@ -112,18 +112,12 @@ func TestPodRunsWithTheStatusAKubeletPosts(t *testing.T) {
 			t.Errorf("container %s: %+v", cs.Name, cs)
 		}
 	}
-	waitFor(t, "the pod's probes", 10*time.Second, func(context.Context) (bool, error) { return len(c.probes.all()) == 1, nil })
-	pr := c.probes.all()[0]
+	waitFor(t, "the pod's probes", 10*time.Second, func(context.Context) (bool, error) { return len(c.probes.All()) == 1, nil })
+	pr := c.probes.All()[0]
 	if pr.Name != "full" || pr.Node != "run-0" || len(pr.Containers) != 2 ||
 		pr.SandboxReady.Before(pr.Seen) || pr.Running.Before(pr.Containers[1].Started) || pr.StatusPosted.Before(pr.Running) {
 		t.Errorf("probes out of order or incomplete: %+v", pr)
 	}
-}
-
-func (r *probeRecorder) all() []hollow.PodProbes {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]hollow.PodProbes(nil), r.probes...)
 }
 
 func TestGracefulDeletionEndsThePod(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +41,7 @@ func fastConfig() hollow.NodeConfig {
 type cluster struct {
 	cp     *controlplane.ControlPlane
 	client kubernetes.Interface
-	probes *probeRecorder
+	probes *hollow.ProbeMemory
 	pool   *hollow.Pool
 }
 
@@ -53,7 +52,7 @@ func startPool(t *testing.T, prefix string, count int, cfg hollow.NodeConfig) *c
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes := &probeRecorder{}
+	probes := &hollow.ProbeMemory{}
 	pool, err := hollow.StartPool(context.Background(), creds, hollow.PoolConfig{
 		Count: count, Shards: 1, NamePrefix: prefix, Concurrency: 4, Node: cfg,
 	}, hollow.NewMetrics(), probes, zap.NewNop(), nil)
@@ -118,17 +117,6 @@ func nodeReady(n *corev1.Node) bool {
 		}
 	}
 	return false
-}
-
-type probeRecorder struct {
-	mu     sync.Mutex
-	probes []hollow.PodProbes
-}
-
-func (r *probeRecorder) Record(p hollow.PodProbes) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.probes = append(r.probes, p)
 }
 
 // testLogger sends the pool's logs, debug included, to the test log.

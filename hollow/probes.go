@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -85,4 +86,25 @@ func (p *ProbeFile) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// ProbeMemory keeps probes in memory, for a measurement in the same
+// process as the nodes.
+type ProbeMemory struct {
+	mu     sync.Mutex
+	probes []PodProbes
+}
+
+// Record keeps one pod's probes.
+func (m *ProbeMemory) Record(pp PodProbes) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.probes = append(m.probes, pp)
+}
+
+// All returns a copy of the probes recorded so far.
+func (m *ProbeMemory) All() []PodProbes {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.probes)
 }

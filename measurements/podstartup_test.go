@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,24 +23,6 @@ var shared testenv.Shared
 
 func TestMain(m *testing.M) { os.Exit(shared.Run(m)) }
 
-// probeList is a ProbeSink; kubelets record from their own goroutines.
-type probeList struct {
-	mu     sync.Mutex
-	probes []hollow.PodProbes
-}
-
-func (p *probeList) Record(pp hollow.PodProbes) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.probes = append(p.probes, pp)
-}
-
-func (p *probeList) all() []hollow.PodProbes {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.probes)
-}
-
 // runPods starts a node with the given container start latency, creates
 // pods on it and measures their startup.
 func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Summary {
@@ -60,7 +40,7 @@ func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Su
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes := &probeList{}
+	probes := &hollow.ProbeMemory{}
 	pool, err := hollow.StartPool(ctx, creds, hollow.PoolConfig{Count: 1, Shards: 1, NamePrefix: name + "-", Concurrency: 1, Node: cfg},
 		hollow.NewMetrics(), probes, zap.NewNop(), nil)
 	if err != nil {
@@ -71,7 +51,7 @@ func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Su
 		t.Fatal(err)
 	}
 	m := &measurements.PodStartupLatency{Client: client, LabelSelector: "measured=" + name,
-		Probes: probes.all}
+		Probes: probes.All}
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +76,7 @@ func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Su
 				n++
 			}
 		}
-		return n == pods && len(probes.all()) == pods, nil
+		return n == pods && len(probes.All()) == pods, nil
 	})
 	if err != nil {
 		t.Fatalf("pods did not run: %v", err)
