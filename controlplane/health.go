@@ -40,7 +40,8 @@ func newHealthChecker(admin pki.KeyPair, ca *pki.Authority) (*healthChecker, err
 }
 
 func (h *healthChecker) check(ctx context.Context, url string) error {
-	return getOK(ctx, h.client, url)
+	_, err := get(ctx, h.client, url)
+	return err
 }
 
 func checkEtcd(ctx context.Context, clientURL string) error {
@@ -59,11 +60,6 @@ func checkEtcd(ctx context.Context, clientURL string) error {
 		return fmt.Errorf("etcd reports health %q", health.Health)
 	}
 	return nil
-}
-
-func getOK(ctx context.Context, client *http.Client, url string) error {
-	_, err := get(ctx, client, url)
-	return err
 }
 
 func get(ctx context.Context, client *http.Client, url string) ([]byte, error) {

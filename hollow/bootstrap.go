@@ -38,7 +38,9 @@ const (
 // node then asks for its certificate with a CertificateSigningRequest that
 // the controller-manager approves and signs. cleanup deletes the token.
 func BootstrapCredentials(ctx context.Context, cfg *rest.Config) (creds Credentials, cleanup func(context.Context), err error) {
-	creds, err = CredentialsFromConfig(cfg, nil)
+	// Nodes only need to trust the server; the operator's identity, of any
+	// kind client-go supports (exec plugins too), makes the token.
+	trust, err := trustConfig(cfg)
 	if err != nil {
 		return creds, nil, err
 	}
@@ -65,17 +67,8 @@ func BootstrapCredentials(ctx context.Context, cfg *rest.Config) (creds Credenti
 		cleanup(ctx)
 		return creds, nil, err
 	}
-	creds.TLS = trustOnly(creds.TLS)
-	creds.Authorization = ""
-	creds.Issuer = csrIssuer{bootstrap: bootstrap, admin: admin}
+	creds = Credentials{Server: cfg.Host, TLS: trust, Issuer: csrIssuer{bootstrap: bootstrap, admin: admin}}
 	return creds, cleanup, nil
-}
-
-// trustOnly drops the client identity from a TLS configuration.
-func trustOnly(c *tls.Config) *tls.Config {
-	c = c.Clone()
-	c.Certificates, c.GetClientCertificate = nil, nil
-	return c
 }
 
 func createBootstrapToken(ctx context.Context, client kubernetes.Interface) (token, secretName string, err error) {

@@ -21,15 +21,9 @@ func CredentialsFromConfig(cfg *rest.Config, ca *pki.Authority) (Credentials, er
 	if ca != nil {
 		creds.Issuer = AuthorityIssuer(ca)
 	}
-	if !strings.HasPrefix(cfg.Host, "https://") {
-		return creds, fmt.Errorf("API server %s: hollow nodes need an https:// server", cfg.Host)
-	}
-	trustOnly, err := rest.TLSConfigFor(rest.AnonymousClientConfig(cfg))
+	trustOnly, err := trustConfig(cfg)
 	if err != nil {
-		return creds, fmt.Errorf("TLS configuration for %s: %w", cfg.Host, err)
-	}
-	if trustOnly == nil {
-		trustOnly = &tls.Config{}
+		return creds, err
 	}
 	if ca != nil {
 		creds.TLS = trustOnly
@@ -71,4 +65,19 @@ func CredentialsFromConfig(cfg *rest.Config, ca *pki.Authority) (Credentials, er
 		return creds, errors.New("the kubeconfig has neither a client certificate nor a token hollow nodes could use (exec and auth-provider plugins are not supported)")
 	}
 	return creds, nil
+}
+
+// trustConfig is how to trust cfg's API server, without cfg's identity.
+func trustConfig(cfg *rest.Config) (*tls.Config, error) {
+	if !strings.HasPrefix(cfg.Host, "https://") {
+		return nil, fmt.Errorf("API server %s: hollow nodes need an https:// server", cfg.Host)
+	}
+	c, err := rest.TLSConfigFor(rest.AnonymousClientConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("TLS configuration for %s: %w", cfg.Host, err)
+	}
+	if c == nil {
+		c = &tls.Config{}
+	}
+	return c, nil
 }

@@ -27,7 +27,7 @@ func NewMetrics() *Metrics {
 		nodesRegistered: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hollowmark_nodes_registered", Help: "Hollow nodes whose Node object exists."}),
 		nodesReady: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hollowmark_nodes_ready", Help: "Hollow nodes posting a Ready status and renewing their lease."}),
+			Name: "hollowmark_nodes_ready", Help: "Registered hollow nodes whose lease has been renewed at least once (lease failures since then are counted in hollowmark_heartbeats_total)."}),
 		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hollowmark_heartbeats_total", Help: "Lease renewals and node status reports, by kind and result."},
 			[]string{"kind", "result"}),

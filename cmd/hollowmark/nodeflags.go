@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -154,12 +155,7 @@ func (r *runningPool) stop(ctx context.Context, cp *controlplane.ControlPlane, d
 		errs = append(errs, err)
 	}
 	errs = append(errs, r.probes.Close(), r.metrics.Stop(ctx))
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // nodeCredentials picks how hollow nodes authenticate: certificates from

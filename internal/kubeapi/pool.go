@@ -58,16 +58,3 @@ func (p *Pool) Close() {
 		c.Close()
 	}
 }
-
-// Len is the number of open connections.
-func (p *Pool) Len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, c := range p.conns {
-		if c.Err() == nil {
-			n++
-		}
-	}
-	return n
-}
