@@ -383,3 +383,17 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// PIDs returns the process ID of each running embedded component, by name;
+// it is empty for an attached cluster. A restarted component has a new PID.
+func (cp *ControlPlane) PIDs() map[string]int {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	out := map[string]int{}
+	for _, p := range cp.processes {
+		if !p.exited() {
+			out[p.name] = p.pid()
+		}
+	}
+	return out
+}
