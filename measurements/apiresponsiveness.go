@@ -76,8 +76,9 @@ func (m *APIResponsiveness) Gather(ctx context.Context) (*Summary, error) {
 		sum.PerfData.DataItems = append(sum.PerfData.DataItems, results.LatencyItem(p50, p90, p99, map[string]string{
 			"Metric": "APIResponsiveness", "Verb": k.Verb, "Resource": k.Resource, "Subresource": k.Subresource,
 			"Scope": k.Scope, "Count": strconv.FormatUint(h.Count, 10)}))
-		sum.Checks = append(sum.Checks, results.Check{SLO: "APIResponsiveness p99 " + k.String(),
-			Threshold: k.Threshold(), Measured: p99, Samples: int(h.Count)})
+		sum.Checks = append(sum.Checks, results.Check{SLO: "APIResponsiveness " + k.String(),
+			Thresholds: results.Thresholds{P99: k.Threshold()},
+			Measured:   results.Percentiles{Count: int(h.Count), P50: p50, P90: p90, P99: p99}})
 	}
 	return sum, nil
 }

@@ -15,10 +15,4 @@ type Measurement interface {
 }
 
 // Summary is what a measurement found.
-type Summary struct {
-	Checks   []results.Check
-	PerfData results.PerfData
-	// Tables are raw rows (a header first) to write as CSV, by file name,
-	// so that every reported figure can be recomputed.
-	Tables map[string][][]string
-}
+type Summary = results.Summary

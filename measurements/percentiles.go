@@ -9,14 +9,12 @@ import (
 	"time"
 
 	"github.com/montanaflynn/stats"
+
+	"github.com/hollowmark/hollowmark/results"
 )
 
-// Percentiles of a latency sample, by nearest rank: the p-th percentile of n
-// sorted samples is sorted[ceil(n*p)-1], a value that was measured.
-type Percentiles struct {
-	Count         int
-	P50, P90, P99 time.Duration
-}
+// Percentiles of a latency sample, by nearest rank.
+type Percentiles = results.Percentiles
 
 // ErrNoSamples is returned for an empty sample.
 var ErrNoSamples = errors.New("no samples")

@@ -27,6 +27,9 @@ const (
 	PodStartup       = "pod_startup" // the SLI: create to watch
 )
 
+// DefaultPodStartupThreshold is the SLO's bound on pod startup.
+const DefaultPodStartupThreshold = 5 * time.Second
+
 var transitions = []string{CreateToSchedule, ScheduleToRun, RunToWatch, ScheduleToWatch, PodStartup}
 
 // PodStartupLatency measures, for the pods matching a label selector, the
@@ -36,7 +39,9 @@ var transitions = []string{CreateToSchedule, ScheduleToRun, RunToWatch, Schedule
 type PodStartupLatency struct {
 	Client        kubernetes.Interface
 	LabelSelector string
-	Threshold     time.Duration // per percentile; default 5 s
+	// Thresholds bound p50, p90 and p99 of pod startup; zero means all
+	// three at 5 s, the SLO's bound.
+	Thresholds results.Thresholds
 	// Probes, if set, are the hollow kubelets' node-side probes, joined by
 	// pod UID to split kubelet work from status upload.
 	Probes func() []hollow.PodProbes
@@ -57,8 +62,8 @@ func (m *PodStartupLatency) Name() string { return "PodStartupLatency" }
 
 // Start begins watching pods.
 func (m *PodStartupLatency) Start(ctx context.Context) error {
-	if m.Threshold == 0 {
-		m.Threshold = 5 * time.Second
+	if m.Thresholds == (results.Thresholds{}) {
+		m.Thresholds = results.Thresholds{P50: DefaultPodStartupThreshold, P90: DefaultPodStartupThreshold, P99: DefaultPodStartupThreshold}
 	}
 	m.pods = map[string]*podTimes{}
 	m.stop = make(chan struct{})
@@ -174,26 +179,18 @@ func (m *PodStartupLatency) Gather(context.Context) (*Summary, error) {
 			sum.PerfData.DataItems = append(sum.PerfData.DataItems,
 				results.LatencyItem(pct.P50, pct.P90, pct.P99, map[string]string{"Metric": name, "Pods": kind.name}))
 			if name == PodStartup {
-				sum.Checks = append(sum.Checks, m.checks(kind.name, pct)...)
+				sum.Checks = append(sum.Checks, m.check(kind.name, pct))
 			}
 		}
 		if len(samples[PodStartup]) == 0 && kind.stateless {
-			sum.Checks = append(sum.Checks, m.checks(kind.name, Percentiles{})...)
+			sum.Checks = append(sum.Checks, m.check(kind.name, Percentiles{}))
 		}
 	}
 	return sum, nil
 }
 
-func (m *PodStartupLatency) checks(kind string, p Percentiles) []results.Check {
-	var out []results.Check
-	for _, c := range []struct {
-		name string
-		v    time.Duration
-	}{{"p50", p.P50}, {"p90", p.P90}, {"p99", p.P99}} {
-		out = append(out, results.Check{SLO: fmt.Sprintf("PodStartupLatency %s (%s)", c.name, kind),
-			Threshold: m.Threshold, Measured: c.v, Samples: p.Count})
-	}
-	return out
+func (m *PodStartupLatency) check(kind string, p Percentiles) results.Check {
+	return results.Check{SLO: fmt.Sprintf("PodStartupLatency (%s)", kind), Thresholds: m.Thresholds, Measured: p}
 }
 
 func (p *podTimes) transitions() map[string]time.Duration {

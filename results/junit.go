@@ -39,7 +39,7 @@ type junitFailure struct {
 func WriteJUnit(path, suite string, checks []Check, took time.Duration) error {
 	s := junitSuite{Name: suite, Tests: len(checks), Time: seconds(took)}
 	for _, c := range checks {
-		tc := junitCase{ClassName: "hollowmark.slo", Name: fmt.Sprintf("%s <= %s", c.SLO, c.Threshold), Time: "0", SystemOut: c.Verdict()}
+		tc := junitCase{ClassName: "hollowmark.slo", Name: fmt.Sprintf("%s: %s", c.SLO, c.Limit()), Time: "0", SystemOut: c.Verdict()}
 		if c.Partial {
 			tc.SystemOut += " (partial run)"
 		}

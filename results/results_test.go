@@ -46,9 +46,11 @@ func mustJSON(t *testing.T, v any) string {
 
 func TestJUnitHasOneCasePerCheck(t *testing.T) {
 	checks := []Check{
-		{SLO: "PodStartupLatency p99", Threshold: 5 * time.Second, Measured: 1200 * time.Millisecond, Samples: 500},
-		{SLO: "APIResponsiveness PATCH pods/status (resource) p99", Threshold: time.Second, Measured: 1300 * time.Millisecond, Samples: 9000},
-		{SLO: "PodStartupLatency p99 (stateful)", Threshold: 5 * time.Second, Samples: 0},
+		{SLO: "PodStartupLatency (stateless)", Thresholds: Thresholds{P50: 5 * time.Second, P90: 5 * time.Second, P99: 5 * time.Second},
+			Measured: Percentiles{Count: 500, P50: 800 * time.Millisecond, P90: time.Second, P99: 1200 * time.Millisecond}},
+		{SLO: "APIResponsiveness PATCH pods/status (resource)", Thresholds: Thresholds{P99: time.Second},
+			Measured: Percentiles{Count: 9000, P50: 20 * time.Millisecond, P90: 300 * time.Millisecond, P99: 1300 * time.Millisecond}},
+		{SLO: "PodStartupLatency (stateful)", Thresholds: Thresholds{P99: 5 * time.Second}},
 	}
 	path := filepath.Join(t.TempDir(), "junit.xml")
 	if err := WriteJUnit(path, "hollowmark density", checks, 90*time.Second); err != nil {
@@ -66,10 +68,10 @@ func TestJUnitHasOneCasePerCheck(t *testing.T) {
 	if s.Name != "hollowmark density" || s.Tests != 3 || s.Failures != 2 || s.Time != "90.000" || len(s.Cases) != 3 {
 		t.Fatalf("suite %+v", s)
 	}
-	if s.Cases[0].Failure != nil || s.Cases[0].Name != "PodStartupLatency p99 <= 5s" {
+	if s.Cases[0].Failure != nil || s.Cases[0].Name != "PodStartupLatency (stateless): p50, p90, p99 <= 5s" {
 		t.Errorf("passing check: %+v", s.Cases[0])
 	}
-	if f := s.Cases[1].Failure; f == nil || f.Type != "SLOViolation" || f.Message != "APIResponsiveness PATCH pods/status (resource) p99 = 1.3s > 1s over 9000 samples" {
+	if f := s.Cases[1].Failure; f == nil || f.Type != "SLOViolation" || f.Message != "APIResponsiveness PATCH pods/status (resource) violated: p99 = 1.3s > 1s over 9000 samples" {
 		t.Errorf("violated check: %+v", s.Cases[1].Failure)
 	}
 	if f := s.Cases[2].Failure; f == nil {

@@ -73,7 +73,7 @@ func load(fsys fs.FS, name, display string, overrides map[string]string) (*Scena
 	if err := tmpl.Execute(&rendered, params); err != nil {
 		return nil, templateError(display, err)
 	}
-	s := &Scenario{File: name}
+	s := &Scenario{File: name, FS: fsys, Rendered: rendered.Bytes()}
 	dec := yaml.NewDecoder(bytes.NewReader(rendered.Bytes()))
 	dec.KnownFields(true)
 	if err := dec.Decode(s); err != nil {

@@ -4,6 +4,8 @@ package scenarios
 
 import (
 	"fmt"
+	"io/fs"
+	"text/template"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -22,6 +24,10 @@ type Scenario struct {
 	// a scenario read from disk, empty for a built-in one.
 	File string `yaml:"-"`
 	Dir  string `yaml:"-"`
+	// FS holds the scenario and its templates; Rendered is the scenario
+	// text after parameter substitution, as it ran.
+	FS       fs.FS  `yaml:"-"`
+	Rendered []byte `yaml:"-"`
 }
 
 // Namespaces are the test namespaces, named Prefix-1 … Prefix-Count.
@@ -98,4 +104,18 @@ func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// Template parses an object's template file, with the same functions as
+// scenario files.
+func (s *Scenario) Template(o Object) (*template.Template, error) {
+	src, err := fs.ReadFile(s.FS, s.TemplatePath(o))
+	if err != nil {
+		return nil, fmt.Errorf("reading template %s: %w", o.Template, err)
+	}
+	tmpl, err := template.New(o.Template).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("parsing template %s: %w", o.Template, err)
+	}
+	return tmpl, nil
 }

@@ -4,24 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hollowmark/hollowmark/loadgen"
 )
-
-// Measurement methods and the actions each takes.
-var methods = map[string][]string{
-	"PodStartupLatency":            {"start", "gather"},
-	"APIResponsiveness":            {"start", "gather"},
-	"WaitForControlledPodsRunning": {"wait"},
-	"WaitForNodesReady":            {"wait"},
-}
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
@@ -99,20 +93,32 @@ func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool,
 		}
 		if _, err := fs.Stat(fsys, s.TemplatePath(o)); err != nil {
 			v.fail(fmt.Sprintf("template %q not found next to the scenario", o.Template), field("objects", k, "template")...)
+		} else if _, err := s.Template(o); err != nil {
+			v.fail(err.Error(), field("objects", k, "template")...)
 		}
 	}
 }
 
 func validateMeasurement(v *validator, started map[string]string, m MeasurementAction, at ...any) {
 	field := func(f ...any) []any { return append(append([]any{}, at...), f...) }
-	actions, ok := methods[m.Method]
+	spec, ok := methods[m.Method]
 	if !ok {
-		v.fail(fmt.Sprintf("unknown method %q", m.Method), field("method")...)
+		v.fail(fmt.Sprintf("unknown method %q (have %s)", m.Method, strings.Join(Methods(), ", ")), field("method")...)
 		return
 	}
-	if !slices.Contains(actions, m.Action) {
-		v.fail(fmt.Sprintf("%s takes action %v, not %q", m.Method, actions, m.Action), field("action")...)
+	if !slices.Contains(spec.actions, m.Action) {
+		v.fail(fmt.Sprintf("%s takes action %v, not %q", m.Method, spec.actions, m.Action), field("action")...)
 		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Params)) {
+		kind, ok := spec.params[k]
+		if !ok {
+			v.fail(fmt.Sprintf("%s has no parameter %q (have %s)", m.Method, k, paramNames(spec)), field("params", k)...)
+			continue
+		}
+		if err := checkParam(kind, m.Params[k]); err != nil {
+			v.fail(err.Error(), field("params", k)...)
+		}
 	}
 	if m.Identifier == "" {
 		v.fail("required", field("identifier")...)

@@ -1,0 +1,148 @@
+package results
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Markdown is the run's summary for a CI log or a pull-request comment:
+// the verdict, what ran, one row per SLO check (violations first), and
+// each measurement's figures with the files they come from.
+func (r *Run) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: %s\n\n", r.ID, r.Verdict())
+	checks := r.Checks()
+	fmt.Fprintf(&b, "| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| scenario | %s |\n", r.Scenario)
+	fmt.Fprintf(&b, "| result | %s |\n", r.outcome(len(checks)))
+	fmt.Fprintf(&b, "| started | %s |\n", r.Started.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "| duration | %s |\n", r.Ended.Sub(r.Started).Round(time.Second))
+	fmt.Fprintf(&b, "| cluster | %s, %d nodes (%d hollow nodes started by this run), Kubernetes %s |\n",
+		r.Cluster.Mode, r.Cluster.Nodes, r.Cluster.HollowNodes, r.Cluster.ServerVersion)
+	fmt.Fprintf(&b, "| parameters | %s |\n\n", formatParams(r.Parameters))
+	b.WriteString("## SLO checks\n\n")
+	if len(checks) == 0 {
+		b.WriteString("This run made no SLO checks.\n\n")
+	} else {
+		b.WriteString("| SLO | threshold | p50 | p90 | p99 | samples | result |\n|---|---|---:|---:|---:|---:|---|\n")
+		slices.SortStableFunc(checks, func(a, b Check) int { return boolOrder(a.Passed()) - boolOrder(b.Passed()) })
+		for _, c := range checks {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s |\n", c.SLO, c.Limit(),
+				FormatDuration(c.Measured.P50), FormatDuration(c.Measured.P90), FormatDuration(c.Measured.P99),
+				c.Measured.Count, checkResult(c))
+		}
+		b.WriteString("\n")
+	}
+	for _, m := range r.Measurements {
+		writeMeasurement(&b, m)
+	}
+	return b.String()
+}
+
+func (r *Run) outcome(checks int) string {
+	switch {
+	case r.Error != "":
+		return "the run failed, results are partial: " + strings.ReplaceAll(r.Error, "\n", " ")
+	case r.Violated() > 0:
+		return fmt.Sprintf("%d of %d SLO checks violated", r.Violated(), checks)
+	}
+	return fmt.Sprintf("all %d SLO checks held", checks)
+}
+
+func boolOrder(passed bool) int {
+	if passed {
+		return 1
+	}
+	return 0
+}
+
+func checkResult(c Check) string {
+	out := "pass"
+	switch {
+	case c.Measured.Count == 0:
+		out = "**FAIL** (no samples)"
+	case !c.Passed():
+		out = "**FAIL**"
+	}
+	if c.Partial {
+		out += " (partial)"
+	}
+	return out
+}
+
+// FormatDuration shows a latency to the microsecond; the exact value is in
+// run.json.
+func FormatDuration(d time.Duration) string {
+	return d.Round(time.Microsecond).String()
+}
+
+func formatParams(p map[string]any) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, p[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeMeasurement renders a measurement's PerfData as a table: one row per
+// data item, its labels then its values.
+func writeMeasurement(b *strings.Builder, m Measurement) {
+	fmt.Fprintf(b, "## %s (%s)\n\n", m.Identifier, m.Method)
+	items := m.Summary.PerfData.DataItems
+	if len(items) == 0 {
+		b.WriteString("No data.\n\n")
+	} else {
+		labels, values := columns(items)
+		b.WriteString("| " + strings.Join(append(slices.Clone(labels), append(slices.Clone(values), "unit")...), " | ") + " |\n")
+		b.WriteString(strings.Repeat("|---", len(labels)) + strings.Repeat("|---:", len(values)) + "|---|\n")
+		for _, it := range items {
+			var cells []string
+			for _, l := range labels {
+				cells = append(cells, it.Labels[l])
+			}
+			for _, v := range values {
+				cell := ""
+				if x, ok := it.Data[v]; ok {
+					cell = strconv.FormatFloat(x, 'f', 3, 64)
+				}
+				cells = append(cells, cell)
+			}
+			b.WriteString("| " + strings.Join(append(cells, it.Unit), " | ") + " |\n")
+		}
+		b.WriteString("\n")
+	}
+	files := []string{m.PerfData}
+	for _, name := range slices.Sorted(maps.Keys(m.Tables)) {
+		files = append(files, m.Tables[name])
+	}
+	fmt.Fprintf(b, "Raw data: %s\n\n", strings.Join(files, ", "))
+}
+
+// columns are the label keys (Metric first) and data keys (percentiles
+// first) of items.
+func columns(items []DataItem) (labels, values []string) {
+	ls, vs := map[string]bool{}, map[string]bool{}
+	for _, it := range items {
+		for k := range it.Labels {
+			ls[k] = true
+		}
+		for k := range it.Data {
+			vs[k] = true
+		}
+	}
+	first := func(set map[string]bool, order ...string) []string {
+		var out []string
+		for _, k := range order {
+			if set[k] {
+				out = append(out, k)
+				delete(set, k)
+			}
+		}
+		return append(out, slices.Sorted(maps.Keys(set))...)
+	}
+	return first(ls, "Metric"), first(vs, "Perc50", "Perc90", "Perc99", "Max")
+}

@@ -1,0 +1,169 @@
+package results
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Run is what one scenario run found, written as a results directory.
+type Run struct {
+	ID         string         `json:"id"`
+	Scenario   string         `json:"scenario"`
+	Parameters map[string]any `json:"parameters"`
+	Cluster    Cluster        `json:"cluster"`
+	Started    time.Time      `json:"started"`
+	Ended      time.Time      `json:"ended"`
+	// Partial marks a run that stopped before its last step: interrupted,
+	// or failed. Its measurements hold what was seen until then.
+	Partial bool `json:"partial"`
+	// Error is why the run failed, if it did.
+	Error        string        `json:"error,omitempty"`
+	Measurements []Measurement `json:"measurements"`
+	// Files are further files to write as they are (the rendered scenario,
+	// the control-plane record), by name.
+	Files map[string][]byte `json:"-"`
+}
+
+// Cluster describes what the run ran against.
+type Cluster struct {
+	Mode          string `json:"mode"` // embedded or attached
+	Server        string `json:"server"`
+	ServerVersion string `json:"serverVersion"`
+	Nodes         int    `json:"nodes"`       // Ready nodes when the scenario started
+	HollowNodes   int    `json:"hollowNodes"` // of which this run started
+}
+
+// Measurement is one measurement's findings and the files that hold them.
+// Durations in Checks are nanoseconds.
+type Measurement struct {
+	Identifier string            `json:"identifier"`
+	Method     string            `json:"method"`
+	PerfData   string            `json:"perfData"`
+	Tables     map[string]string `json:"tables,omitempty"` // table name -> file
+	Checks     []Check           `json:"checks"`
+	Summary    *Summary          `json:"-"`
+}
+
+// Exit codes: what a CI job acts on.
+const (
+	ExitPassed   = 0
+	ExitViolated = 1
+	ExitFailed   = 2
+)
+
+// Checks are every SLO check of the run, in measurement order.
+func (r *Run) Checks() []Check {
+	var out []Check
+	for _, m := range r.Measurements {
+		out = append(out, m.Checks...)
+	}
+	return out
+}
+
+// Violated counts the checks that failed.
+func (r *Run) Violated() int {
+	n := 0
+	for _, c := range r.Checks() {
+		if !c.Passed() {
+			n++
+		}
+	}
+	return n
+}
+
+// ExitCode is 2 when the run failed, else 1 when an SLO was violated, else 0.
+func (r *Run) ExitCode() int {
+	switch {
+	case r.Error != "":
+		return ExitFailed
+	case r.Violated() > 0:
+		return ExitViolated
+	}
+	return ExitPassed
+}
+
+// Verdict is the run's outcome in a word or three.
+func (r *Run) Verdict() string {
+	switch r.ExitCode() {
+	case ExitFailed:
+		return "ERROR (partial results)"
+	case ExitViolated:
+		return "FAIL"
+	}
+	return "PASS"
+}
+
+// Add records a measurement's findings; the summary's checks are marked
+// partial on a partial run.
+func (r *Run) Add(identifier, method string, s *Summary) {
+	m := Measurement{Identifier: identifier, Method: method, PerfData: identifier + ".json", Summary: s,
+		Tables: map[string]string{}}
+	for _, name := range slices.Sorted(maps.Keys(s.Tables)) {
+		m.Tables[name] = identifier + "_" + name
+	}
+	for _, c := range s.Checks {
+		c.Partial = c.Partial || r.Partial
+		m.Checks = append(m.Checks, c)
+	}
+	r.Measurements = append(r.Measurements, m)
+}
+
+// Write creates dir and writes the results directory: run.json, summary.md,
+// junit.xml, one PerfData file per measurement, its CSV tables, and Files.
+func (r *Run) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating results directory: %w", err)
+	}
+	var errs []error
+	for _, m := range r.Measurements {
+		errs = append(errs, m.Summary.PerfData.Write(filepath.Join(dir, m.PerfData)))
+		for name, file := range m.Tables {
+			errs = append(errs, WriteCSV(filepath.Join(dir, file), m.Summary.Tables[name]))
+		}
+	}
+	for name, data := range r.Files {
+		errs = append(errs, writeFile(filepath.Join(dir, name), data))
+	}
+	doc, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding run record: %w", err)
+	}
+	errs = append(errs,
+		writeFile(filepath.Join(dir, RunFile), append(doc, '\n')),
+		WriteJUnit(filepath.Join(dir, "junit.xml"), "hollowmark "+r.Scenario, r.Checks(), r.Ended.Sub(r.Started)),
+		writeFile(filepath.Join(dir, SummaryFile), []byte(r.Markdown())))
+	return errors.Join(errs...)
+}
+
+// Files of a results directory that readers look for.
+const (
+	RunFile     = "run.json"
+	SummaryFile = "summary.md"
+)
+
+// ReadRun reads run.json from a results directory; measurement summaries
+// are not loaded.
+func ReadRun(dir string) (*Run, error) {
+	data, err := os.ReadFile(filepath.Join(dir, RunFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading run record: %w", err)
+	}
+	var r Run
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, RunFile), err)
+	}
+	return &r, nil
+}
+
+func writeFile(path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
