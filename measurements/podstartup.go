@@ -39,6 +39,8 @@ var transitions = []string{CreateToSchedule, ScheduleToRun, RunToWatch, Schedule
 type PodStartupLatency struct {
 	Client        kubernetes.Interface
 	LabelSelector string
+	// Namespaces, if set, limits the measurement to pods in them.
+	Namespaces []string
 	// Thresholds bound p50, p90 and p99 of pod startup; zero means all
 	// three at 5 s, the SLO's bound.
 	Thresholds results.Thresholds
@@ -86,7 +88,7 @@ func (m *PodStartupLatency) Start(ctx context.Context) error {
 
 func (m *PodStartupLatency) observe(obj any, now time.Time) {
 	pod, ok := obj.(*corev1.Pod)
-	if !ok {
+	if !ok || len(m.Namespaces) > 0 && !slices.Contains(m.Namespaces, pod.Namespace) {
 		return
 	}
 	m.mu.Lock()

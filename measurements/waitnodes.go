@@ -1,0 +1,90 @@
+package measurements
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// WaitForNodesReady waits until at least MinCount nodes matching a label
+// selector are Ready and schedulable.
+type WaitForNodesReady struct {
+	Client        kubernetes.Interface
+	LabelSelector string
+	MinCount      int
+	Timeout       time.Duration
+	// Progress, if set, hears the ready count after every poll.
+	Progress func(ready, total int)
+}
+
+// nodePollInterval is gentle: a LIST of thousands of nodes is not free.
+const nodePollInterval = 2 * time.Second
+
+// Wait polls the nodes until enough are ready, or fails after Timeout
+// naming nodes that are not ready and why.
+func (w *WaitForNodesReady) Wait(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
+	defer cancel()
+	var notReady []string
+	for {
+		nodes, err := w.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: w.LabelSelector, ResourceVersion: "0"})
+		if err == nil {
+			var ready int
+			ready, notReady = readyNodes(nodes.Items)
+			if w.Progress != nil {
+				w.Progress(ready, len(nodes.Items))
+			}
+			if ready >= w.MinCount {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d ready nodes: %w; not ready: %s", w.MinCount, ctx.Err(), firstOf(notReady, 10))
+		case <-time.After(nodePollInterval):
+		}
+	}
+}
+
+// readyNodes counts Ready, schedulable nodes, and says why the others are not.
+func readyNodes(nodes []corev1.Node) (int, []string) {
+	ready := 0
+	var not []string
+	for _, n := range nodes {
+		why := "no Ready condition yet"
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				why = fmt.Sprintf("Ready=%s %s", c.Status, c.Reason)
+				if c.Status == corev1.ConditionTrue {
+					why = ""
+				}
+			}
+		}
+		if why == "" && n.Spec.Unschedulable {
+			why = "cordoned"
+		}
+		if why == "" {
+			ready++
+		} else {
+			not = append(not, n.Name+": "+why)
+		}
+	}
+	return ready, not
+}
+
+func firstOf(items []string, n int) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	slices.Sort(items)
+	if len(items) > n {
+		return strings.Join(items[:n], "; ") + fmt.Sprintf("; and %d more", len(items)-n)
+	}
+	return strings.Join(items, "; ")
+}
