@@ -43,11 +43,12 @@ type ProbeSink interface {
 // outlive the node process, and streaming them out keeps no per-pod history
 // in memory.
 type ProbeFile struct {
-	mu  sync.Mutex
-	f   *os.File
-	w   *bufio.Writer
-	enc *json.Encoder
-	err error
+	mu   sync.Mutex
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	enc  *json.Encoder
+	err  error
 }
 
 // CreateProbeFile opens path for appending.
@@ -57,7 +58,7 @@ func CreateProbeFile(path string) (*ProbeFile, error) {
 		return nil, fmt.Errorf("opening probe file: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	return &ProbeFile{f: f, w: w, enc: json.NewEncoder(w)}, nil
+	return &ProbeFile{path: path, f: f, w: w, enc: json.NewEncoder(w)}, nil
 }
 
 // Record appends one pod's probes.
@@ -77,6 +78,33 @@ func (p *ProbeFile) Flush() error {
 		p.err = err
 	}
 	return p.err
+}
+
+// ReadAll flushes the file and reads back every probe in it.
+func (p *ProbeFile) ReadAll() ([]PodProbes, error) {
+	if err := p.Flush(); err != nil {
+		return nil, fmt.Errorf("flushing probe file: %w", err)
+	}
+	return ReadProbeFile(p.path)
+}
+
+// ReadProbeFile reads a probe file written by ProbeFile.
+func ReadProbeFile(path string) ([]PodProbes, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading probe file: %w", err)
+	}
+	defer f.Close()
+	var out []PodProbes
+	dec := json.NewDecoder(bufio.NewReader(f))
+	for dec.More() {
+		var pp PodProbes
+		if err := dec.Decode(&pp); err != nil {
+			return out, fmt.Errorf("reading probe file %s: %w", path, err)
+		}
+		out = append(out, pp)
+	}
+	return out, nil
 }
 
 // Close flushes and closes the file.

@@ -17,8 +17,10 @@ import (
 type WaitForNodesReady struct {
 	Client        kubernetes.Interface
 	LabelSelector string
-	MinCount      int
-	Timeout       time.Duration
+	// Names, if set, limits the wait to these nodes.
+	Names    []string
+	MinCount int
+	Timeout  time.Duration
 	// Progress, if set, hears the ready count after every poll.
 	Progress func(ready, total int)
 }
@@ -32,13 +34,21 @@ func (w *WaitForNodesReady) Wait(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	var notReady []string
+	names := map[string]bool{}
+	for _, n := range w.Names {
+		names[n] = true
+	}
 	for {
 		nodes, err := w.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: w.LabelSelector, ResourceVersion: "0"})
 		if err == nil {
 			var ready int
-			ready, notReady = readyNodes(nodes.Items)
+			items := nodes.Items
+			if w.Names != nil {
+				items = slices.DeleteFunc(items, func(n corev1.Node) bool { return !names[n.Name] })
+			}
+			ready, notReady = readyNodes(items)
 			if w.Progress != nil {
-				w.Progress(ready, len(nodes.Items))
+				w.Progress(ready, len(items))
 			}
 			if ready >= w.MinCount {
 				return nil
@@ -87,4 +97,10 @@ func firstOf(items []string, n int) string {
 		return strings.Join(items[:n], "; ") + fmt.Sprintf("; and %d more", len(items)-n)
 	}
 	return strings.Join(items, "; ")
+}
+
+// CountReady counts the Ready, schedulable nodes among nodes.
+func CountReady(nodes []corev1.Node) int {
+	ready, _ := readyNodes(nodes)
+	return ready
 }

@@ -15,31 +15,42 @@ import (
 func (r *Run) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n\n", r.ID, r.Verdict())
-	checks := r.Checks()
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| scenario | %s |\n", r.Scenario)
-	fmt.Fprintf(&b, "| result | %s |\n", r.outcome(len(checks)))
+	fmt.Fprintf(&b, "| result | %s |\n", r.outcome(len(r.Checks())))
 	fmt.Fprintf(&b, "| started | %s |\n", r.Started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "| duration | %s |\n", r.Ended.Sub(r.Started).Round(time.Second))
 	fmt.Fprintf(&b, "| cluster | %s, %d nodes (%d hollow nodes started by this run), Kubernetes %s |\n",
 		r.Cluster.Mode, r.Cluster.Nodes, r.Cluster.HollowNodes, r.Cluster.ServerVersion)
 	fmt.Fprintf(&b, "| parameters | %s |\n\n", formatParams(r.Parameters))
 	b.WriteString("## SLO checks\n\n")
-	if len(checks) == 0 {
-		b.WriteString("This run made no SLO checks.\n\n")
-	} else {
-		b.WriteString("| SLO | threshold | p50 | p90 | p99 | samples | result |\n|---|---|---:|---:|---:|---:|---|\n")
-		slices.SortStableFunc(checks, func(a, b Check) int { return boolOrder(a.Passed()) - boolOrder(b.Passed()) })
-		for _, c := range checks {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s |\n", c.SLO, c.Limit(),
-				FormatDuration(c.Measured.P50), FormatDuration(c.Measured.P90), FormatDuration(c.Measured.P99),
-				c.Measured.Count, checkResult(c))
-		}
-		b.WriteString("\n")
-	}
+	b.WriteString(r.checksTable())
 	for _, m := range r.Measurements {
 		writeMeasurement(&b, m)
 	}
+	return b.String()
+}
+
+// VerdictTable is the verdict and the SLO checks, for the terminal.
+func (r *Run) VerdictTable() string {
+	return fmt.Sprintf("%s: %s (%s)\n\n", r.ID, r.Verdict(), r.outcome(len(r.Checks()))) + r.checksTable()
+}
+
+// checksTable has one row per SLO check, violations first.
+func (r *Run) checksTable() string {
+	checks := r.Checks()
+	if len(checks) == 0 {
+		return "This run made no SLO checks.\n\n"
+	}
+	var b strings.Builder
+	b.WriteString("| SLO | threshold | p50 | p90 | p99 | samples | result |\n|---|---|---:|---:|---:|---:|---|\n")
+	slices.SortStableFunc(checks, func(a, b Check) int { return boolOrder(a.Passed()) - boolOrder(b.Passed()) })
+	for _, c := range checks {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s |\n", c.SLO, c.Limit(),
+			FormatDuration(c.Measured.P50), FormatDuration(c.Measured.P90), FormatDuration(c.Measured.P99),
+			c.Measured.Count, checkResult(c))
+	}
+	b.WriteString("\n")
 	return b.String()
 }
 

@@ -17,9 +17,9 @@ func TestDensityLoadsWithDefaultsAndOverrides(t *testing.T) {
 	}
 	// 100 nodes: one namespace, 3000 saturation pods in 100 Deployments of
 	// 30, 500 latency pods.
-	if s.Namespaces.Count != 1 || s.Steps[1].Phases[0].ReplicasPerNamespace != 100 || s.Steps[4].Phases[0].ReplicasPerNamespace != 500 {
+	if s.Namespaces.Count != 1 || replicas(t, s, "create saturation pods") != 100 || replicas(t, s, "create latency pods") != 500 {
 		t.Errorf("derived values: namespaces %d, saturation %d, latency %d", s.Namespaces.Count,
-			s.Steps[1].Phases[0].ReplicasPerNamespace, s.Steps[4].Phases[0].ReplicasPerNamespace)
+			replicas(t, s, "create saturation pods"), replicas(t, s, "create latency pods"))
 	}
 	s, err = Load(Builtin(), "density.yaml", map[string]string{"nodes": "10", "podsPerNode": "3"})
 	if err != nil {
@@ -27,13 +27,25 @@ func TestDensityLoadsWithDefaultsAndOverrides(t *testing.T) {
 	}
 	// Ten nodes: 30 saturation pods in one Deployment; latency pods capped
 	// at five per node.
-	if s.Steps[1].Phases[0].ReplicasPerNamespace != 1 || s.Steps[4].Phases[0].ReplicasPerNamespace != 50 {
-		t.Errorf("small cluster: saturation %d, latency %d", s.Steps[1].Phases[0].ReplicasPerNamespace, s.Steps[4].Phases[0].ReplicasPerNamespace)
+	if replicas(t, s, "create saturation pods") != 1 || replicas(t, s, "create latency pods") != 50 {
+		t.Errorf("small cluster: saturation %d, latency %d", replicas(t, s, "create saturation pods"), replicas(t, s, "create latency pods"))
 	}
 	ts, err := s.TuningSets[0].TuningSet()
 	if err != nil || ts.Name != "saturation" {
 		t.Errorf("tuning set %+v, %v", ts, err)
 	}
+}
+
+// replicas is the replicas per namespace of the named step's first phase.
+func replicas(t *testing.T, s *Scenario, step string) int {
+	t.Helper()
+	for _, st := range s.Steps {
+		if st.Name == step && len(st.Phases) > 0 {
+			return st.Phases[0].ReplicasPerNamespace
+		}
+	}
+	t.Fatalf("no step %q with phases", step)
+	return 0
 }
 
 const good = `name: tiny
@@ -97,6 +109,14 @@ func TestBadScenariosNameFileLineAndField(t *testing.T) {
 		{"unknown override", good, map[string]string{"nodes": "3"}, "--param nodes: no such parameter (have replicas)"},
 		{"override of the wrong type", good, map[string]string{"replicas": "many"}, "parameters.replicas: --param replicas=many"},
 		{"no steps", "name: empty\n", nil, "s.yaml:1: steps: a scenario needs at least one step"},
+		{"unknown measurement parameter", strings.Replace(good, "action: start", "action: start\n        params: {treshold: 5s}", 1), nil,
+			`s.yaml:23: steps[1].measurements[0].params.treshold: APIResponsiveness has no parameter "treshold" (have none)`},
+		{"bad selector", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: PodStartupLatency\n        action: start\n        params: {labelSelector: \"a==b==c\"}", 1), nil,
+			"steps[1].measurements[0].params.labelSelector: bad label selector"},
+		{"bad threshold", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: PodStartupLatency\n        action: start\n        params: {thresholds: {p95: 5s}}", 1), nil,
+			`params.thresholds: unknown percentile "p95"`},
+		{"bad timeout", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: WaitForNodesReady\n        action: wait\n        params: {timeout: forever}", 1), nil,
+			`params.timeout: "forever" is not a positive duration`},
 		{"bad name", strings.Replace(good, "name: tiny", "name: Tiny_One", 1), nil, "s.yaml:1: name: must be a lower-case name"},
 	}
 	for _, tt := range tests {
@@ -124,5 +144,13 @@ func TestSteppedBurstWithDuration(t *testing.T) {
 	}
 	if b := s.TuningSets[0].SteppedBurst; b.Size != 5 || time.Duration(b.Delay) != 2*time.Second {
 		t.Errorf("stepped burst %+v", b)
+	}
+}
+
+func TestObjectTemplateThatDoesNotParse(t *testing.T) {
+	fsys := fstest.MapFS{"s.yaml": {Data: []byte(good)}, "obj.yaml": {Data: []byte("kind: {{.Params.kind\n")}}
+	_, err := Load(fsys, "s.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), "s.yaml:17: steps[0].phases[0].objects[0].template: parsing template obj.yaml") {
+		t.Errorf("error %v", err)
 	}
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -15,8 +16,8 @@ var version = "dev"
 
 // Exit codes a CI job can act on.
 const (
-	exitOK    = 0
-	exitError = 2
+	exitOK     = 0
+	exitFailed = 2
 )
 
 func main() {
@@ -26,9 +27,14 @@ func main() {
 	defer stop()
 	cmd := newRootCommand(version)
 	if err := cmd.ExecuteContext(ctx); err != nil {
+		code := exitFailed
+		var exit *exitError
+		if errors.As(err, &exit) {
+			code = exit.code
+		}
 		fmt.Fprintln(os.Stderr, "error:", err)
 		stop()
-		os.Exit(exitError)
+		os.Exit(code)
 	}
 	stop()
 	os.Exit(exitOK)

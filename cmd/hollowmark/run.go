@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/hollowmark/hollowmark/controlplane"
+	"github.com/hollowmark/hollowmark/hollow"
+	"github.com/hollowmark/hollowmark/measurements"
+	"github.com/hollowmark/hollowmark/results"
+	"github.com/hollowmark/hollowmark/runner"
+	"github.com/hollowmark/hollowmark/scenarios"
+)
+
+// runFlags are the flags of `hollowmark run` beyond cluster and nodes.
+type runFlags struct {
+	scenario       string
+	params         []string
+	out            string
+	seed           uint64
+	nodesTimeout   time.Duration
+	cleanupTimeout time.Duration
+}
+
+func newRunCommand() *cobra.Command {
+	var cluster clusterFlags
+	var nodes nodeFlags
+	var flags runFlags
+	cmd := &cobra.Command{
+		Use:   "run --scenario NAME|FILE [--nodes N] [--kubeconfig FILE]",
+		Short: "Run a scenario and check the SLOs; exit 0 when they held, 1 when one was violated, 2 when the run failed",
+		Long: `run starts the embedded control plane (or attaches to --kubeconfig), starts
+--nodes hollow nodes, runs the scenario step by step, and writes the results
+directory: summary.md, junit.xml, run.json, PerfData JSON and CSV tables per
+measurement, the scenario as it ran, and the control-plane record.
+
+The scenario parameter "nodes" is the number of Ready nodes in the cluster
+once ours are up, unless --param nodes=N says otherwise. With --kubeconfig
+and --nodes 0 the scenario runs on the cluster's own nodes.
+
+Ctrl-C stops the run, gathers what was measured so far (marked partial),
+cleans up and writes the results.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runScenario(cmd.Context(), cmd.OutOrStdout(), &cluster, &nodes, &flags)
+		},
+	}
+	cluster.register(cmd.Flags())
+	nodes.register(cmd.Flags(), "nodes")
+	f := cmd.Flags()
+	f.StringVar(&flags.scenario, "scenario", "", "built-in scenario name or scenario file (required)")
+	f.StringArrayVar(&flags.params, "param", nil, "override a scenario parameter, k=v (repeatable)")
+	f.StringVar(&flags.out, "out", "", "results directory (default results/<run-id>)")
+	f.Uint64Var(&flags.seed, "seed", 1, "seed of randomized tuning sets")
+	f.DurationVar(&flags.nodesTimeout, "nodes-ready-timeout", 5*time.Minute, "how long hollow nodes may take to become Ready")
+	f.DurationVar(&flags.cleanupTimeout, "cleanup-timeout", 5*time.Minute, "how long to wait for the run's namespaces to be deleted on an attached cluster")
+	return cmd
+}
+
+func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, nodes *nodeFlags, flags *runFlags) (err error) {
+	if flags.scenario == "" {
+		return errors.New("--scenario is required: a built-in scenario (see `hollowmark scenarios`) or a file")
+	}
+	if cluster.kubeconfig == "" && nodes.count < 1 {
+		return errors.New("--nodes must be at least 1 on the embedded control plane (or give --kubeconfig to use a cluster's own nodes)")
+	}
+	overrides, err := parseParams(flags.params)
+	if err != nil {
+		return err
+	}
+	// Fail on a bad scenario before starting anything.
+	sc, err := loadScenario(flags.scenario, overrides)
+	if err != nil {
+		return err
+	}
+	runID := sc.Name + "-" + time.Now().UTC().Format("20060102-150405")
+	if cluster.runDir == "" {
+		cluster.runDir = filepath.Join("runs", runID)
+	}
+	out := flags.out
+	if out == "" {
+		out = filepath.Join("results", runID)
+	}
+	s, err := cluster.newSession()
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	cp, err := cluster.openCluster(ctx, s, nodes.count)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if stopErr := cp.Stop(); stopErr != nil && err == nil {
+			err = fmt.Errorf("stopping control plane: %w", stopErr)
+		}
+	}()
+	run := &results.Run{ID: runID, Cluster: results.Cluster{Mode: cp.Record.Mode, Server: cp.Record.Server,
+		ServerVersion: cp.Record.ServerVersion, HollowNodes: nodes.count}}
+	var pool *runningPool
+	if nodes.count > 0 {
+		if pool, err = startReadyNodes(ctx, s, cp, nodes, flags.nodesTimeout); err != nil {
+			return err
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+			// Nodes we added to someone's cluster go with us.
+			if stopErr := pool.stop(stopCtx, cp, cp.Authority == nil || cluster.kubeconfig != ""); stopErr != nil {
+				s.log.Warn("stopping hollow nodes", zap.Error(stopErr))
+			}
+		}()
+	}
+	if run.Cluster.Nodes, err = countReadyNodes(ctx, cp); err != nil {
+		return err
+	}
+	if _, set := overrides["nodes"]; !set && hasParameter(sc, "nodes") {
+		overrides["nodes"] = strconv.Itoa(run.Cluster.Nodes)
+		if sc, err = loadScenario(flags.scenario, overrides); err != nil {
+			return err
+		}
+	}
+	run.Scenario, run.Parameters = sc.Name, sc.Parameters
+	record, err := json.MarshalIndent(cp.Record, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding control-plane record: %w", err)
+	}
+	run.Files = map[string][]byte{"scenario.yaml": sc.Rendered, controlplane.RecordFile: append(record, '\n')}
+	cfg := runner.Config{Scenario: sc, RunID: runID, Rest: cp.Config, Log: s.log, Seed: flags.seed,
+		Processes: cp.PIDs, DeleteNamespaces: cluster.kubeconfig != "", CleanupTimeout: flags.cleanupTimeout}
+	if pool != nil {
+		cfg.Probes = func() []hollow.PodProbes {
+			probes, err := pool.probes.ReadAll()
+			if err != nil {
+				s.log.Warn("reading node-side probes", zap.Error(err))
+			}
+			return probes
+		}
+	}
+	fmt.Fprintf(stdout, "running scenario %s on %d nodes (run %s, logs in %s)\n", sc.Name, run.Cluster.Nodes, runID, s.runDir)
+	run.Started = time.Now()
+	runner.Run(ctx, cfg, run)
+	if err := run.Write(out); err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	fmt.Fprint(stdout, "\n"+run.VerdictTable())
+	fmt.Fprintf(stdout, "results: %s\n", out)
+	if code := run.ExitCode(); code != results.ExitPassed {
+		return &exitError{code: code, msg: run.Verdict() + ": " + outcomeReason(run)}
+	}
+	return nil
+}
+
+func outcomeReason(run *results.Run) string {
+	if run.Error != "" {
+		return run.Error
+	}
+	return fmt.Sprintf("%d SLO checks violated", run.Violated())
+}
+
+// startReadyNodes starts the hollow nodes and waits until all are Ready.
+func startReadyNodes(ctx context.Context, s *session, cp *controlplane.ControlPlane, nodes *nodeFlags, timeout time.Duration) (*runningPool, error) {
+	pool, err := nodes.startNodes(ctx, s, cp)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(cp.Config)
+	if err != nil {
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	names := pool.pool.Names()
+	w := &measurements.WaitForNodesReady{Client: client, Names: names, MinCount: len(names), Timeout: timeout,
+		Progress: func(ready, _ int) { s.log.Debug("nodes ready", zap.Int("ready", ready), zap.Int("of", len(names))) }}
+	if err := w.Wait(ctx); err != nil {
+		pool.stop(context.WithoutCancel(ctx), cp, false)
+		return nil, fmt.Errorf("hollow nodes: %w", err)
+	}
+	s.log.Info("hollow nodes ready", zap.Int("nodes", len(names)))
+	return pool, nil
+}
+
+func countReadyNodes(ctx context.Context, cp *controlplane.ControlPlane) (int, error) {
+	client, err := kubernetes.NewForConfig(cp.Config)
+	if err != nil {
+		return 0, fmt.Errorf("creating client: %w", err)
+	}
+	list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return 0, fmt.Errorf("counting nodes: %w", err)
+	}
+	ready := measurements.CountReady(list.Items)
+	if ready == 0 {
+		return 0, errors.New("the cluster has no Ready nodes to run pods on (give --nodes N to add hollow nodes)")
+	}
+	return ready, nil
+}
+
+func hasParameter(s *scenarios.Scenario, name string) bool {
+	_, ok := s.Parameters[name]
+	return ok
+}
+
+// exitError ends the process with a code other than the generic error's.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }

@@ -1,0 +1,186 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"text/template"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hollowmark/hollowmark/loadgen"
+	"github.com/hollowmark/hollowmark/scenarios"
+)
+
+// phaseState is how many replicas of each object the run has made in each
+// namespace, and with which parameters: phases are declarative, so the
+// runner acts on the difference.
+type phaseState struct {
+	scenario  *scenarios.Scenario
+	mu        sync.Mutex
+	objects   map[objectKey]objectState
+	templates map[string]*template.Template
+}
+
+type objectKey struct{ namespace, basename string }
+
+type objectState struct {
+	count  int
+	spec   string // template and parameters, to notice a change
+	params map[string]any
+}
+
+func newPhaseState(s *scenarios.Scenario) *phaseState {
+	return &phaseState{scenario: s, objects: map[objectKey]objectState{}, templates: map[string]*template.Template{}}
+}
+
+func (p *phaseState) template(o scenarios.Object) (*template.Template, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.templates[o.Template]; ok {
+		return t, nil
+	}
+	t, err := p.scenario.Template(o)
+	if err != nil {
+		return nil, err
+	}
+	p.templates[o.Template] = t
+	return t, nil
+}
+
+// change is one API action of a phase.
+type change struct {
+	index int // replica index: creations interleave across namespaces
+	do    func(context.Context) error
+}
+
+// plan lists the changes that bring ph's objects to the wanted count, and
+// the state they leave.
+func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *loadgen.Objects) ([]change, map[objectKey]objectState, error) {
+	var changes []change
+	next := map[objectKey]objectState{}
+	for _, o := range ph.Objects {
+		tmpl, err := p.template(o)
+		if err != nil {
+			return nil, nil, err
+		}
+		spec, err := json.Marshal(struct {
+			Template string
+			Params   map[string]any
+		}{o.Template, o.Params})
+		if err != nil {
+			return nil, nil, fmt.Errorf("object %s: %w", o.Basename, err)
+		}
+		for _, ns := range namespaces[ph.NamespaceRange.Min-1 : ph.NamespaceRange.Max] {
+			key := objectKey{ns, o.Basename}
+			p.mu.Lock()
+			have := p.objects[key]
+			p.mu.Unlock()
+			want := ph.ReplicasPerNamespace
+			apply := func(i int, params map[string]any) change {
+				return change{i, func(ctx context.Context) error {
+					obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: params})
+					if err != nil {
+						return err
+					}
+					return objects.Apply(ctx, obj)
+				}}
+			}
+			for i := have.count; i < want; i++ {
+				changes = append(changes, apply(i, o.Params))
+			}
+			if have.count > 0 && have.spec != string(spec) && want > 0 {
+				for i := range min(have.count, want) {
+					changes = append(changes, apply(i, o.Params))
+				}
+			}
+			for i := want; i < have.count; i++ {
+				changes = append(changes, change{i, func(ctx context.Context) error {
+					// The last applied parameters render the object to delete.
+					obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: have.params})
+					if err != nil {
+						return err
+					}
+					return objects.Delete(ctx, obj)
+				}})
+			}
+			next[key] = objectState{count: want, spec: string(spec), params: o.Params}
+			if want == 0 {
+				next[key] = objectState{}
+			}
+		}
+	}
+	slices.SortStableFunc(changes, func(a, b change) int { return a.index - b.index })
+	return changes, next, nil
+}
+
+func (p *phaseState) commit(next map[objectKey]objectState) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, v := range next {
+		p.objects[k] = v
+	}
+}
+
+func objectName(basename string, i int) string { return fmt.Sprintf("%s-%d", basename, i) }
+
+// runPhases runs a step's phases in parallel, each at its tuning set's pace.
+func (r *runner) runPhases(ctx context.Context, step int, phases []scenarios.Phase) error {
+	sets := map[string]scenarios.TuningSetSpec{}
+	for _, ts := range r.cfg.Scenario.TuningSets {
+		sets[ts.Name] = ts
+	}
+	var done, total atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	for j, ph := range phases {
+		ts, err := sets[ph.TuningSet].TuningSet()
+		if err != nil {
+			return fmt.Errorf("phase %d: tuning set %s: %w", j+1, ph.TuningSet, err)
+		}
+		changes, next, err := r.phases.plan(ph, r.namespaces, r.objects)
+		if err != nil {
+			return fmt.Errorf("phase %d: %w", j+1, err)
+		}
+		total.Add(int64(len(changes)))
+		seed := r.cfg.Seed + uint64(step*100+j)
+		g.Go(func() error {
+			err := ts.Execute(gctx, len(changes), seed, func(ctx context.Context, i int) error {
+				defer done.Add(1)
+				return changes[i].do(ctx)
+			})
+			if err != nil {
+				return fmt.Errorf("phase %d: %w", j+1, err)
+			}
+			r.phases.commit(next)
+			return nil
+		})
+	}
+	stop := r.every(5*time.Second, func() {
+		r.log.Info("objects changed", zap.Int64("done", done.Load()), zap.Int64("of", total.Load()))
+	})
+	defer stop()
+	return g.Wait()
+}
+
+// every runs fn at each interval until stopped.
+func (r *runner) every(interval time.Duration, fn func()) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+	return func() { close(done) }
+}

@@ -1,0 +1,183 @@
+// Package runner runs a scenario against a cluster: it creates the test
+// namespaces, runs the steps in order (phases of object changes, and
+// measurement actions), gathers what was measured, and cleans up.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/hollowmark/hollowmark/hollow"
+	"github.com/hollowmark/hollowmark/loadgen"
+	"github.com/hollowmark/hollowmark/measurements"
+	"github.com/hollowmark/hollowmark/results"
+	"github.com/hollowmark/hollowmark/scenarios"
+)
+
+// Config is what a run needs.
+type Config struct {
+	Scenario *scenarios.Scenario
+	RunID    string
+	// Rest is an admin client configuration for the cluster.
+	Rest *rest.Config
+	Log  *zap.Logger
+	// Probes, if set, are the node-side probes of our hollow nodes.
+	Probes func() []hollow.PodProbes
+	// Processes, if set, gives the PIDs of embedded control-plane
+	// components, for ResourceUsage.
+	Processes func() map[string]int
+	// Seed makes randomized tuning sets repeatable.
+	Seed uint64
+	// DeleteNamespaces removes the run's namespaces at the end and waits up
+	// to CleanupTimeout for them to go; a cluster about to be torn down
+	// does not need it.
+	DeleteNamespaces bool
+	CleanupTimeout   time.Duration
+}
+
+// gatherTimeout bounds gathering after an interrupted or failed run.
+const gatherTimeout = 2 * time.Minute
+
+// runner is one run in progress.
+type runner struct {
+	cfg        Config
+	log        *zap.Logger
+	client     kubernetes.Interface
+	objects    *loadgen.Objects
+	calls      *measurements.ClientCalls
+	namespaces []string
+	phases     *phaseState
+	// mu guards the started measurements and the run's findings, which
+	// actions of one step change in parallel.
+	mu         sync.Mutex
+	started    map[string]startedMeasurement
+	startOrder []string
+	run        *results.Run
+}
+
+type startedMeasurement struct {
+	method string
+	m      measurements.Measurement
+}
+
+// Run runs the scenario. It always returns a Run with what was measured;
+// when the run failed or ctx ended, the Run says so (Error, Partial) and
+// holds whatever the started measurements had seen.
+func Run(ctx context.Context, cfg Config, run *results.Run) {
+	r, err := newRunner(cfg, run)
+	if err == nil {
+		err = r.execute(ctx)
+	}
+	if err != nil {
+		run.Partial = true
+		run.Error = err.Error()
+		if ctx.Err() != nil {
+			run.Error = "interrupted: " + run.Error
+		}
+	}
+	if r != nil {
+		r.finish(context.WithoutCancel(ctx))
+	}
+	run.Ended = time.Now()
+}
+
+func newRunner(cfg Config, run *results.Run) (*runner, error) {
+	client, err := kubernetes.NewForConfig(cfg.Rest)
+	if err != nil {
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg.Rest)
+	if err != nil {
+		return nil, fmt.Errorf("creating dynamic client: %w", err)
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg.Rest)
+	if err != nil {
+		return nil, fmt.Errorf("creating discovery client: %w", err)
+	}
+	calls := &measurements.ClientCalls{}
+	r := &runner{cfg: cfg, log: cfg.Log, client: client, calls: calls, run: run,
+		objects: &loadgen.Objects{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
+			Observe: calls.Observe},
+		phases: newPhaseState(cfg.Scenario), started: map[string]startedMeasurement{}}
+	for i := 1; i <= cfg.Scenario.Namespaces.Count; i++ {
+		r.namespaces = append(r.namespaces, fmt.Sprintf("%s-%d", cfg.Scenario.Namespaces.Prefix, i))
+	}
+	return r, nil
+}
+
+func (r *runner) execute(ctx context.Context) error {
+	if err := r.removeStaleNamespaces(ctx); err != nil {
+		return err
+	}
+	if err := r.createNamespaces(ctx); err != nil {
+		return err
+	}
+	steps := r.cfg.Scenario.Steps
+	for i, st := range steps {
+		begin := time.Now()
+		r.log.Info(fmt.Sprintf("step %d of %d: %s", i+1, len(steps), st.Name))
+		var err error
+		if len(st.Phases) > 0 {
+			err = r.runPhases(ctx, i, st.Phases)
+		} else {
+			err = r.runActions(ctx, st.Measurements)
+		}
+		if err != nil {
+			return fmt.Errorf("step %d of %d (%s): %w", i+1, len(steps), st.Name, err)
+		}
+		r.log.Info(fmt.Sprintf("step %d of %d done", i+1, len(steps)), zap.Duration("took", time.Since(begin).Round(time.Millisecond)))
+	}
+	return nil
+}
+
+// finish gathers the measurements a failed or interrupted run left
+// started, adds the client-side call latencies, and cleans up.
+func (r *runner) finish(ctx context.Context) {
+	gctx, cancel := context.WithTimeout(ctx, gatherTimeout)
+	defer cancel()
+	r.mu.Lock()
+	pending := r.pendingGathers()
+	r.mu.Unlock()
+	for _, id := range pending {
+		if err := r.gather(gctx, id); err != nil {
+			r.log.Warn("gathering after the run stopped", zap.String("measurement", id), zap.Error(err))
+		}
+	}
+	r.run.Add("ClientAPICalls", "ClientAPICalls", r.calls.Summary())
+	if r.cfg.DeleteNamespaces {
+		if err := r.deleteNamespaces(ctx); err != nil {
+			r.log.Warn("cleaning up", zap.Error(err))
+			r.run.Error = errors.Join(errorOrNil(r.run.Error), fmt.Errorf("cleaning up: %w", err)).Error()
+		}
+	}
+}
+
+// pendingGathers are the measurements still started, in start order.
+func (r *runner) pendingGathers() []string {
+	var out []string
+	for _, id := range r.startOrder {
+		if _, ok := r.started[id]; ok && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func errorOrNil(msg string) error {
+	if msg == "" {
+		return nil
+	}
+	return errors.New(msg)
+}
