@@ -135,6 +135,10 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if err := cp.startAll(ctx, binaries); err != nil {
 		return nil, err
 	}
+	cp.Record.Server = cp.Config.Host
+	if cp.Record.ServerVersion, err = serverVersion(ctx, cp.Config); err != nil {
+		return nil, err
+	}
 	cp.Record.StartupSeconds = time.Since(begin).Seconds()
 	if err := cp.Record.write(opts.RunDir); err != nil {
 		return nil, err

@@ -56,6 +56,9 @@ func TestRunRecordDescribesEveryComponent(t *testing.T) {
 	if record.StartupSeconds <= 0 {
 		t.Errorf("startup time not recorded: %v", record.StartupSeconds)
 	}
+	if record.Server != cp.Config.Host || record.ServerVersion != controlplane.KubernetesVersion {
+		t.Errorf("record names server %q version %q, want %q %s", record.Server, record.ServerVersion, cp.Config.Host, controlplane.KubernetesVersion)
+	}
 	wantVersion := map[string]string{
 		controlplane.Etcd:              strings.TrimPrefix(controlplane.EtcdVersion, "v"),
 		controlplane.APIServer:         controlplane.KubernetesVersion,

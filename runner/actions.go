@@ -78,7 +78,7 @@ func (r *runner) gather(ctx context.Context, id string) error {
 	r.mu.Unlock()
 	for _, c := range sum.Checks {
 		if c.Passed() {
-			r.log.Info("SLO held", zap.String("check", c.Verdict()))
+			r.log.Debug("SLO held", zap.String("check", c.Verdict()))
 		} else {
 			r.log.Warn("SLO violated", zap.String("check", c.Verdict()))
 		}

@@ -93,16 +93,28 @@ func Run(ctx context.Context, cfg Config, run *results.Run) {
 	run.Ended = time.Now()
 }
 
+// Client rate limits of the runner's watchers and barriers. The load
+// generator's own client has none: tuning sets pace it, and a client-side
+// limiter would silently slow a scenario below the rate it asks for.
+const (
+	clientQPS   = 100
+	clientBurst = 200
+)
+
 func newRunner(cfg Config, run *results.Run) (*runner, error) {
-	client, err := kubernetes.NewForConfig(cfg.Rest)
+	watchers := rest.CopyConfig(cfg.Rest)
+	watchers.QPS, watchers.Burst = clientQPS, clientBurst
+	load := rest.CopyConfig(cfg.Rest)
+	load.QPS = -1 // no client-side limiter (client-go builds none for QPS < 0)
+	client, err := kubernetes.NewForConfig(watchers)
 	if err != nil {
 		return nil, fmt.Errorf("creating client: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(cfg.Rest)
+	dyn, err := dynamic.NewForConfig(load)
 	if err != nil {
 		return nil, fmt.Errorf("creating dynamic client: %w", err)
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg.Rest)
+	disc, err := discovery.NewDiscoveryClientForConfig(watchers)
 	if err != nil {
 		return nil, fmt.Errorf("creating discovery client: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 func newUpCommand() *cobra.Command {
 	var flags clusterFlags
 	var nodes nodeFlags
+	var nodesTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start a control plane (or attach to one) and keep it running until Ctrl-C",
@@ -43,10 +44,10 @@ etcd) and leaves no process behind.`,
 			fmt.Fprintf(out, "control plane ready in %s (run directory %s)\n", time.Since(begin).Round(time.Millisecond), s.runDir)
 			var pool *runningPool
 			if nodes.count > 0 {
-				if pool, err = nodes.startNodes(ctx, s, cp); err != nil {
+				if pool, err = startReadyNodes(ctx, s, cp, &nodes, nodesTimeout); err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "%d hollow nodes running (metrics %s/metrics)\n", nodes.count, pool.metrics.URL)
+				fmt.Fprintf(out, "%d hollow nodes ready (metrics %s/metrics)\n", nodes.count, pool.metrics.URL)
 			}
 			fmt.Fprintf(out, "export KUBECONFIG=%s\n", cp.KubeconfigPath)
 			fmt.Fprintln(out, "press Ctrl-C to stop")
@@ -64,5 +65,6 @@ etcd) and leaves no process behind.`,
 	}
 	flags.register(cmd.Flags())
 	nodes.register(cmd.Flags(), "nodes")
+	cmd.Flags().DurationVar(&nodesTimeout, "nodes-ready-timeout", 5*time.Minute, "how long hollow nodes may take to become Ready")
 	return cmd
 }

@@ -23,10 +23,10 @@ import (
 
 // runUp starts `hollowmark up` as a child process and waits until it prints
 // the kubeconfig to use.
-func runUp(t *testing.T) (cmd *exec.Cmd, runDir, kubeconfig string) {
+func runUp(t *testing.T, args ...string) (cmd *exec.Cmd, runDir, kubeconfig string) {
 	t.Helper()
 	runDir = t.TempDir()
-	cmd = exec.Command(filepath.Join(testenv.BinDir(t), "hollowmark"), "up", "--run-dir", runDir, "--etcd-unsafe-no-fsync")
+	cmd = exec.Command(filepath.Join(testenv.BinDir(t), "hollowmark"), append([]string{"up", "--run-dir", runDir, "--etcd-unsafe-no-fsync"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
