@@ -1,0 +1,189 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"go.uber.org/zap"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/hollowmark/hollowmark/internal/testenv"
+	"github.com/hollowmark/hollowmark/results"
+	"github.com/hollowmark/hollowmark/runner"
+	"github.com/hollowmark/hollowmark/scenarios"
+)
+
+var shared testenv.Shared
+
+func TestMain(m *testing.M) { os.Exit(shared.Run(m)) }
+
+// phases creates objects of several kinds, scales them down, updates the
+// survivors, and deletes them: the runner must act on the difference.
+const phases = `name: phases
+namespaces:
+  count: 2
+tuningSets:
+  - name: fast
+    qps: 50
+steps:
+  - name: create
+    phases:
+      - namespaceRange: {min: 1, max: 2}
+        replicasPerNamespace: 3
+        tuningSet: fast
+        objects:
+          - {basename: cm, template: configmap.yaml, params: {value: one}}
+          - {basename: secret, template: secret.yaml}
+          - {basename: svc, template: service.yaml}
+          - {basename: job, template: job.yaml}
+  - name: scale down and update
+    phases:
+      - namespaceRange: {min: 1, max: 2}
+        replicasPerNamespace: 1
+        tuningSet: fast
+        objects:
+          - {basename: cm, template: configmap.yaml, params: {value: two}}
+          - {basename: secret, template: secret.yaml}
+          - {basename: svc, template: service.yaml}
+          - {basename: job, template: job.yaml}
+`
+
+var templates = map[string]string{
+	"configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {value: \"{{.Params.value}}\", index: \"{{.Index}}\"}\n",
+	"secret.yaml":    "apiVersion: v1\nkind: Secret\nmetadata: {name: x}\nstringData: {token: \"t-{{.Index}}\"}\n",
+	"service.yaml":   "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {selector: {app: '{{.Name}}'}, ports: [{port: 80}]}\n",
+	"job.yaml": `apiVersion: batch/v1
+kind: Job
+metadata: {name: x}
+spec:
+  suspend: true
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: registry.k8s.io/pause:3.10}]
+`,
+}
+
+func load(t *testing.T, text string) *scenarios.Scenario {
+	t.Helper()
+	fsys := fstest.MapFS{"s.yaml": {Data: []byte(text)}}
+	for name, data := range templates {
+		fsys[name] = &fstest.MapFile{Data: []byte(data)}
+	}
+	s, err := scenarios.Load(fsys, "s.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPhasesCreateScaleUpdateAndCleanUp(t *testing.T) {
+	cp := shared.Get(t)
+	client := kubernetes.NewForConfigOrDie(cp.Config)
+	run := &results.Run{ID: "phases-1"}
+	cfg := runner.Config{Scenario: load(t, phases), RunID: "phases-1", Rest: cp.Config, Log: zap.NewNop(),
+		DeleteNamespaces: false}
+	runner.Run(context.Background(), cfg, run)
+	if run.Error != "" || run.Partial {
+		t.Fatalf("run failed: %s", run.Error)
+	}
+	ctx := context.Background()
+	for _, ns := range []string{"phases-1", "phases-2"} {
+		cms, err := client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ours []string
+		for _, cm := range cms.Items {
+			if cm.Name != "kube-root-ca.crt" {
+				ours = append(ours, cm.Name+"="+cm.Data["value"])
+			}
+		}
+		if len(ours) != 1 || ours[0] != "cm-0=two" {
+			t.Errorf("%s: config maps %v, want cm-0 updated to two", ns, ours)
+		}
+		secrets, _ := client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+		services, _ := client.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		jobs, _ := client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+		if len(secrets.Items) != 1 || len(services.Items) != 1 || len(jobs.Items) != 1 {
+			t.Errorf("%s: %d secrets, %d services, %d jobs; want 1 of each", ns, len(secrets.Items), len(services.Items), len(jobs.Items))
+		}
+		nsObj, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err != nil || nsObj.Labels[runner.RunLabel] != "phases-1" || nsObj.Labels[runner.OwnerLabel] != runner.OwnerValue {
+			t.Errorf("namespace %s labels %v, %v", ns, nsObj.Labels, err)
+		}
+	}
+	calls := 0
+	for _, m := range run.Measurements {
+		if m.Identifier == "ClientAPICalls" {
+			calls = len(m.Summary.Tables["client_calls.csv"]) - 1
+		}
+	}
+	// 2 namespaces x 4 kinds x 3 created, then 2 x 4 x 2 deleted and 2 x 1
+	// config maps updated.
+	if calls != 24+16+2 {
+		t.Errorf("%d client calls recorded, want 42", calls)
+	}
+
+	// A second run finds the first one's namespaces stale and removes them.
+	again := &results.Run{ID: "phases-2"}
+	cfg.RunID, cfg.DeleteNamespaces, cfg.CleanupTimeout = "phases-2", true, 2*time.Minute
+	runner.Run(ctx, cfg, again)
+	if again.Error != "" {
+		t.Fatalf("second run failed: %s", again.Error)
+	}
+	left, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: runner.OwnerLabel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left.Items) != 0 {
+		t.Errorf("%d namespaces left after cleanup", len(left.Items))
+	}
+}
+
+func TestFailedStepStopsTheRunAndGathersWhatWasStarted(t *testing.T) {
+	cp := shared.Get(t)
+	s := load(t, `name: failing
+namespaces:
+  count: 1
+tuningSets:
+  - {name: fast, qps: 50}
+steps:
+  - name: start
+    measurements:
+      - {identifier: api, method: APIResponsiveness, action: start}
+  - name: wait for pods that never come
+    measurements:
+      - {identifier: wait, method: WaitForNodesReady, action: wait, params: {minCount: 100000, timeout: 3s}}
+  - name: never reached
+    phases:
+      - namespaceRange: {min: 1, max: 1}
+        replicasPerNamespace: 1
+        tuningSet: fast
+        objects: [{basename: cm, template: configmap.yaml, params: {value: x}}]
+`)
+	run := &results.Run{ID: "failing-1"}
+	runner.Run(context.Background(), runner.Config{Scenario: s, RunID: "failing-1", Rest: cp.Config, Log: zap.NewNop(),
+		DeleteNamespaces: true, CleanupTimeout: time.Minute}, run)
+	if !run.Partial || run.ExitCode() != results.ExitFailed {
+		t.Errorf("partial %v, exit %d, error %q", run.Partial, run.ExitCode(), run.Error)
+	}
+	gathered := false
+	for _, m := range run.Measurements {
+		if m.Identifier == "api" {
+			gathered = true
+			for _, c := range m.Checks {
+				if !c.Partial {
+					t.Errorf("check %s not marked partial", c.SLO)
+				}
+			}
+		}
+	}
+	if !gathered {
+		t.Error("APIResponsiveness was started but not gathered")
+	}
+}
