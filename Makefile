@@ -42,7 +42,7 @@ upstream:
 	$(GO) build -o $(BIN)/etcd ./internal/tools/etcd
 
 run: build
-	$(BIN)/hollowmark up $(RUN_FLAGS)
+	$(BIN)/hollowmark run --scenario density $(RUN_FLAGS)
 
 # Integration tests start real control planes from bin/; the race detector
 # runs too (it found a real race in the HTTP/2 client).

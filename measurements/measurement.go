@@ -7,7 +7,8 @@ import (
 )
 
 // Measurement observes a run: Start before the workload, Gather after it
-// (or when the run is interrupted, with what was seen so far).
+// (or when the run is interrupted, with what was seen so far). The context
+// of Start bounds starting only: a measurement observes until Gather.
 type Measurement interface {
 	Name() string
 	Start(ctx context.Context) error

@@ -75,13 +75,14 @@ func (m *ResourceUsage) Start(ctx context.Context) error {
 	if err := m.sample(ctx); err != nil {
 		return err
 	}
-	ctx, m.cancel = context.WithCancel(ctx)
+	// Sampling lasts until Gather, beyond the context of Start.
+	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	m.done = make(chan struct{})
 	go m.run(ctx)
 	return nil
 }
 
-// run samples until ctx ends: on Gather, or when the run is interrupted.
+// run samples until Gather cancels ctx.
 func (m *ResourceUsage) run(ctx context.Context) {
 	defer close(m.done)
 	tick := time.NewTicker(m.Interval)

@@ -283,3 +283,30 @@ func dataItems(p results.PerfData) map[string]results.DataItem {
 	}
 	return out
 }
+
+// The context of Start bounds starting, not sampling: a step's context ends
+// long before the run gathers.
+func TestResourceUsageSamplesBeyondTheContextOfStart(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &measurements.ResourceUsage{Interval: 10 * time.Millisecond, Processes: func() map[string]int {
+		return map[string]int{"worker": os.Getpid()}
+	}}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	time.Sleep(time.Second)
+	sum, err := m.Gather(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	workerRows := 0
+	for _, r := range sum.Tables["resource_usage.csv"][1:] {
+		if r[1] == "worker" {
+			workerRows++
+		}
+	}
+	if workerRows < 3 {
+		t.Errorf("%d samples of worker in a second at 10ms intervals, want several", workerRows)
+	}
+}

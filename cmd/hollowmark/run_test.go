@@ -69,6 +69,19 @@ func TestDensityWithFastRuntimeHoldsTheSLOs(t *testing.T) {
 			t.Errorf("results lack %s: %v", f, err)
 		}
 	}
+	usage, err := results.ReadCSV(filepath.Join(out, "ResourceUsage_resource_usage.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiserverSamples := 0
+	for _, r := range usage[1:] {
+		if r[1] == controlplane.APIServer {
+			apiserverSamples++
+		}
+	}
+	if apiserverSamples < 3 {
+		t.Errorf("%d samples of the API server's resource usage, want one per 5s of the run", apiserverSamples)
+	}
 	checkJUnit(t, out, len(run.Checks()))
 	recomputePodStartup(t, out, run)
 }
