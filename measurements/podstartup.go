@@ -217,12 +217,18 @@ func podRows(pods []*podTimes, probes map[string]hollow.PodProbes) [][]string {
 		return t.UTC().Format(time.RFC3339Nano)
 	}
 	rows := [][]string{{"namespace", "name", "uid", "node", "stateless", "created", "scheduled", "run", "watch",
-		"kubelet_seen", "kubelet_sandbox_ready", "kubelet_running", "kubelet_status_posted"}}
+		"kubelet_seen", "kubelet_sandbox_ready", "kubelet_containers_started", "kubelet_running", "kubelet_status_posted"}}
 	for _, p := range pods {
 		pr := probes[p.uid]
+		var started time.Time // the last container's start: when all had started
+		for _, c := range pr.Containers {
+			if c.Started.After(started) {
+				started = c.Started
+			}
+		}
 		rows = append(rows, []string{p.namespace, p.name, p.uid, p.node, strconv.FormatBool(p.stateless),
 			ts(p.created), ts(p.scheduled), ts(p.run), ts(p.watch),
-			ts(pr.Seen), ts(pr.SandboxReady), ts(pr.Running), ts(pr.StatusPosted)})
+			ts(pr.Seen), ts(pr.SandboxReady), ts(started), ts(pr.Running), ts(pr.StatusPosted)})
 	}
 	return rows
 }

@@ -1,0 +1,80 @@
+package analysis
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/hollowmark/hollowmark/measurements"
+)
+
+var inf = math.Inf(1)
+
+func (r *Run) loadPods(rows [][]string) error {
+	return each(rows, []string{"namespace", "name", "stateless", "created", "scheduled", "watch"}, func(c *columns) {
+		stateless, err := strconv.ParseBool(c.str("stateless"))
+		if err != nil {
+			c.fail("stateless", err)
+		}
+		r.Pods = append(r.Pods, Pod{Namespace: c.str("namespace"), Name: c.str("name"), UID: c.str("uid"), Node: c.str("node"),
+			Stateless: stateless, Created: c.time("created"), Scheduled: c.time("scheduled"), Run: c.time("run"),
+			Watch: c.time("watch"), KubeletSeen: c.time("kubelet_seen"), SandboxReady: c.time("kubelet_sandbox_ready"),
+			ContainersStarted: c.time("kubelet_containers_started"), KubeletRunning: c.time("kubelet_running"),
+			StatusPosted: c.time("kubelet_status_posted")})
+	})
+}
+
+var callKindColumns = []string{"verb", "group", "version", "resource", "subresource", "scope"}
+
+func (r *Run) loadAPICalls(rows [][]string) error {
+	return each(rows, append(callKindColumns, "count", "slow", "p50_ms", "p90_ms", "p99_ms", "threshold_ms"), func(c *columns) {
+		r.APICalls = append(r.APICalls, APICall{Kind: callKind(c), Count: c.uint("count"), Slow: c.uint("slow"), P50: c.millis("p50_ms"), P90: c.millis("p90_ms"),
+			P99: c.millis("p99_ms"), Threshold: c.millis("threshold_ms")})
+	})
+}
+
+// loadBuckets attaches each call kind's buckets; it runs after loadAPICalls.
+func (r *Run) loadBuckets(rows [][]string) error {
+	index := map[measurements.CallKind]int{}
+	for i, a := range r.APICalls {
+		index[a.Kind] = i
+	}
+	return each(rows, append(callKindColumns, "le_seconds", "cumulative_count"), func(c *columns) {
+		i, ok := index[callKind(c)]
+		if !ok {
+			return
+		}
+		h := &r.APICalls[i].Histogram
+		b := measurements.Bucket{UpperBound: c.float("le_seconds"), Count: c.uint("cumulative_count")}
+		h.Buckets = append(h.Buckets, b)
+		h.Count = max(h.Count, b.Count)
+	})
+}
+
+func callKind(c *columns) measurements.CallKind {
+	return measurements.CallKind{Verb: c.str("verb"), Group: c.str("group"), Version: c.str("version"),
+		Resource: c.str("resource"), Subresource: c.str("subresource"), Scope: c.str("scope")}
+}
+
+func (r *Run) loadScheduled(rows [][]string) error {
+	return each(rows, []string{"scheduled"}, func(c *columns) {
+		r.Scheduled = append(r.Scheduled, c.time("scheduled"))
+	})
+}
+
+func (r *Run) loadThroughput(rows [][]string) error {
+	return each(rows, []string{"interval_start", "interval_end", "pods", "pods_per_second"}, func(c *columns) {
+		r.Throughput = append(r.Throughput, Interval{Start: c.time("interval_start"), End: c.time("interval_end"),
+			Pods: int(c.uint("pods")), PerSecond: c.float("pods_per_second")})
+	})
+}
+
+func (r *Run) loadUsage(rows [][]string) error {
+	return each(rows, []string{"time", "component", "cpu_seconds_total", "rss_bytes", "cpu_cores"}, func(c *columns) {
+		s := UsageSample{Time: c.time("time"), Component: c.str("component"), CPUSeconds: c.float("cpu_seconds_total"),
+			RSSBytes: c.float("rss_bytes")}
+		if c.str("cpu_cores") != "" {
+			s.CPUCores, s.HasCPU = c.float("cpu_cores"), true
+		}
+		r.Usage = append(r.Usage, s)
+	})
+}
