@@ -28,7 +28,7 @@ func TestScenariosListsDensity(t *testing.T) {
 
 func TestValidateBuiltinAndFiles(t *testing.T) {
 	out, err := run(t, "validate", "density", "--param", "nodes=1000")
-	if err != nil || !strings.Contains(out, "10 namespaces") || !strings.Contains(out, "step 1 of 9") {
+	if err != nil || !strings.Contains(out, "10 namespaces") || !strings.Contains(out, "step 1 of 12") {
 		t.Fatalf("output %q, error %v", out, err)
 	}
 	dir := t.TempDir()
