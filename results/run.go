@@ -147,8 +147,8 @@ const (
 	SummaryFile = "summary.md"
 )
 
-// ReadRun reads run.json from a results directory; measurement summaries
-// are not loaded.
+// ReadRun reads run.json from a results directory, with each
+// measurement's checks and PerfData; its CSV tables are left on disk.
 func ReadRun(dir string) (*Run, error) {
 	data, err := os.ReadFile(filepath.Join(dir, RunFile))
 	if err != nil {
@@ -157,6 +157,18 @@ func ReadRun(dir string) (*Run, error) {
 	var r Run
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, RunFile), err)
+	}
+	for i := range r.Measurements {
+		m := &r.Measurements[i]
+		m.Summary = &Summary{Checks: m.Checks}
+		path := filepath.Join(dir, m.PerfData)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading PerfData: %w", err)
+		}
+		if err := json.Unmarshal(data, &m.Summary.PerfData); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	return &r, nil
 }

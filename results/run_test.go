@@ -74,6 +74,9 @@ func TestRunWritesItsResultsDirectory(t *testing.T) {
 	if back.ExitCode() != ExitViolated || len(back.Checks()) != 1 || back.Checks()[0].Measured.P50 != 1500*time.Microsecond {
 		t.Errorf("read back %+v", back)
 	}
+	if again := back.Markdown(); again != string(summary) {
+		t.Errorf("summary of the run read back differs:\n%s\nwant\n%s", again, summary)
+	}
 	r.Error = "interrupted"
 	if r.ExitCode() != ExitFailed {
 		t.Errorf("failed run exits %d", r.ExitCode())
