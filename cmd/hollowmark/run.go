@@ -18,6 +18,7 @@ import (
 	"github.com/hollowmark/hollowmark/controlplane"
 	"github.com/hollowmark/hollowmark/hollow"
 	"github.com/hollowmark/hollowmark/measurements"
+	"github.com/hollowmark/hollowmark/report"
 	"github.com/hollowmark/hollowmark/results"
 	"github.com/hollowmark/hollowmark/runner"
 	"github.com/hollowmark/hollowmark/scenarios"
@@ -156,6 +157,13 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	}
 	fmt.Fprint(stdout, "\n"+run.VerdictTable())
 	fmt.Fprintf(stdout, "results: %s\n", out)
+	// The results stand without the report; a report that cannot be drawn
+	// is said, not allowed to change the verdict.
+	if _, err := report.Write(out); err != nil {
+		s.log.Error("writing the HTML report", zap.Error(err))
+	} else {
+		fmt.Fprintf(stdout, "report: %s\n", filepath.Join(out, report.File))
+	}
 	if code := run.ExitCode(); code != results.ExitPassed {
 		return &exitError{code: code, msg: run.Verdict() + ": " + outcomeReason(run)}
 	}

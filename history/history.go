@@ -1,0 +1,145 @@
+// Package history follows key metrics across many runs (e.g. a nightly
+// job's results directories), the way the performance dashboards' build
+// pages do, marking runs that violated an SLO.
+package history
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hollowmark/hollowmark/results"
+)
+
+// Entry is one run's key metrics. Zero values were not measured.
+type Entry struct {
+	Dir     string
+	Run     *results.Run
+	Verdict string
+	// Violated names the SLO checks that failed.
+	Violated []string
+	// PodStartup is the stateless pod startup check's percentiles.
+	PodStartup results.Percentiles
+	// SlowestCall is the call kind with the highest p99 relative to its
+	// threshold, and that p99.
+	SlowestCall    string
+	SlowestCallP99 time.Duration
+	// SchedulingP50 is the median scheduling throughput, pods/s.
+	SchedulingP50 float64
+	// APIServerCPU and APIServerMemory are the API server's median CPU
+	// (cores) and peak RSS (MiB).
+	APIServerCPU, APIServerMemory float64
+}
+
+// Read finds the results directories under dir (any depth) and returns
+// their entries, oldest first. Directories that are not results are
+// skipped; a results directory that cannot be read is an error.
+func Read(dir string) ([]Entry, error) {
+	var dirs []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && d.Name() == results.RunFile {
+			dirs = append(dirs, filepath.Dir(path))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finding runs in %s: %w", dir, err)
+	}
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("no runs (directories with %s) in %s", results.RunFile, dir)
+	}
+	var entries []Entry
+	for _, d := range dirs {
+		r, err := results.ReadRun(d)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, entry(d, r))
+	}
+	slices.SortStableFunc(entries, func(a, b Entry) int { return a.Run.Started.Compare(b.Run.Started) })
+	return entries, nil
+}
+
+func entry(dir string, r *results.Run) Entry {
+	e := Entry{Dir: dir, Run: r, Verdict: r.Verdict()}
+	worst := -1.0
+	for _, c := range r.Checks() {
+		if !c.Passed() {
+			e.Violated = append(e.Violated, c.SLO)
+		}
+		switch {
+		case c.SLO == "PodStartupLatency (stateless)":
+			e.PodStartup = c.Measured
+		case strings.HasPrefix(c.SLO, "APIResponsiveness ") && c.Thresholds.P99 > 0:
+			if ratio := float64(c.Measured.P99) / float64(c.Thresholds.P99); ratio > worst {
+				worst, e.SlowestCall, e.SlowestCallP99 = ratio, strings.TrimPrefix(c.SLO, "APIResponsiveness "), c.Measured.P99
+			}
+		}
+	}
+	for _, m := range r.Measurements {
+		for _, it := range m.Summary.PerfData.DataItems {
+			switch {
+			case m.Method == "SchedulingThroughput" && it.Labels["Metric"] == "SchedulingThroughput":
+				e.SchedulingP50 = it.Data["Perc50"]
+			case m.Method == "ResourceUsage" && it.Labels["Component"] == "kube-apiserver" && it.Labels["Metric"] == "CPU":
+				e.APIServerCPU = it.Data["Perc50"]
+			case m.Method == "ResourceUsage" && it.Labels["Component"] == "kube-apiserver" && it.Labels["Metric"] == "Memory":
+				e.APIServerMemory = it.Data["Max"]
+			}
+		}
+	}
+	return e
+}
+
+// Markdown is the trend table, one row per run, oldest first.
+func Markdown(entries []Entry) string {
+	var b strings.Builder
+	violating := 0
+	for _, e := range entries {
+		if len(e.Violated) > 0 || e.Run.Error != "" {
+			violating++
+		}
+	}
+	fmt.Fprintf(&b, "%d runs, %d of them violated an SLO or failed.\n\n", len(entries), violating)
+	b.WriteString("| # | run | started | nodes | verdict | pod startup p50 | p90 | p99 | slowest call (p99) | scheduling p50 (pods/s) | apiserver CPU p50 (cores) | apiserver RSS max (MiB) |\n")
+	b.WriteString("|---:|---|---|---:|---|---:|---:|---:|---|---:|---:|---:|\n")
+	for i, e := range entries {
+		verdict := e.Verdict
+		if len(e.Violated) > 0 {
+			verdict = fmt.Sprintf("**%s**: %s", e.Verdict, strings.Join(e.Violated, "; "))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", i+1, e.Run.ID,
+			e.Run.Started.UTC().Format("2006-01-02 15:04"), e.Run.Cluster.Nodes, verdict,
+			duration(e.PodStartup.P50, e.PodStartup.Count), duration(e.PodStartup.P90, e.PodStartup.Count),
+			duration(e.PodStartup.P99, e.PodStartup.Count), slowest(e), number(e.SchedulingP50), number(e.APIServerCPU),
+			number(e.APIServerMemory))
+	}
+	return b.String()
+}
+
+func duration(d time.Duration, samples int) string {
+	if samples == 0 {
+		return "–"
+	}
+	return results.FormatDuration(d)
+}
+
+func slowest(e Entry) string {
+	if e.SlowestCall == "" {
+		return "–"
+	}
+	return fmt.Sprintf("%s (%s)", e.SlowestCall, results.FormatDuration(e.SlowestCallP99))
+}
+
+func number(v float64) string {
+	if v == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f", v)
+}

@@ -1,0 +1,203 @@
+package plots
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/hollowmark/hollowmark/analysis"
+	"github.com/hollowmark/hollowmark/measurements"
+	"github.com/hollowmark/hollowmark/results"
+)
+
+var t0 = time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+
+// at is t0 plus ms milliseconds.
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+func TestStartupSamples(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pods []analysis.Pod
+		want []time.Duration
+	}{
+		{"no pods", nil, nil},
+		{"stateless pods seen scheduled and running, in order", []analysis.Pod{
+			{Name: "slow", Stateless: true, Created: at(0), Scheduled: at(1000), Watch: at(2500)},
+			{Name: "stateful", Created: at(0), Scheduled: at(1000), Watch: at(1200)},
+			{Name: "never running", Stateless: true, Created: at(0), Scheduled: at(1000)},
+			{Name: "never scheduled", Stateless: true, Created: at(0), Watch: at(1000)},
+			{Name: "fast", Stateless: true, Created: at(0), Scheduled: at(0), Watch: at(700)},
+		}, []time.Duration{ms(2500), ms(700)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := StartupSamples(&analysis.Run{Pods: tc.pods}); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPhaseBars(t *testing.T) {
+	// fast has every probe; slow lacks the containers' start, so it counts
+	// from kubelet running, and its watch saw the status 10ms before the
+	// kubelet's post returned.
+	fast := analysis.Pod{Name: "fast", Stateless: true, Created: at(0), Scheduled: at(0), Run: at(0),
+		KubeletSeen: at(300), ContainersStarted: at(500), KubeletRunning: at(520), StatusPosted: at(600), Watch: at(650)}
+	slow := analysis.Pod{Name: "slow", Stateless: true, Created: at(0), Scheduled: at(1000),
+		KubeletSeen: at(1200), KubeletRunning: at(1400), StatusPosted: at(1700), Watch: at(1690)}
+	stateful := analysis.Pod{Name: "stateful", Created: at(0), Scheduled: at(0), Watch: at(9000)}
+	fastProbes := []Segment{{createToSchedule, 0}, {scheduleToSeen, ms(300)}, {seenToStarted, ms(200)},
+		{startedToPosted, ms(100)}, {postedToWatch, ms(50)}}
+	slowProbes := []Segment{{createToSchedule, ms(1000)}, {scheduleToSeen, ms(200)}, {seenToStarted, ms(200)},
+		{startedToPosted, ms(300)}, {postedToWatch, 0}}
+	unprobed := fast
+	unprobed.KubeletSeen = time.Time{}
+	// Without probes: slow has no run time, so it counts as run when
+	// scheduled.
+	fastWatch := []Segment{{createToSchedule, 0}, {scheduleToRun, 0}, {runToWatch, ms(650)}}
+	slowWatch := []Segment{{createToSchedule, ms(1000)}, {scheduleToRun, 0}, {runToWatch, ms(690)}}
+	tie := analysis.Pod{Name: "tie", Stateless: true, Created: at(0), Scheduled: at(0), Run: at(100), Watch: at(650)}
+	tieWatch := []Segment{{createToSchedule, 0}, {scheduleToRun, ms(100)}, {runToWatch, ms(550)}}
+
+	bars := func(p50, p90, p99 []Segment) []PhaseBar {
+		return []PhaseBar{{"p50", p50}, {"p90", p90}, {"p99", p99}}
+	}
+	for _, tc := range []struct {
+		name string
+		pods []analysis.Pod
+		want []PhaseBar
+	}{
+		{"no pods", nil, nil},
+		{"only stateful pods", []analysis.Pod{stateful}, nil},
+		// Of two samples, nearest rank puts p50 at the first and p90 and
+		// p99 at the second; the pod is found by value, not position.
+		{"probes", []analysis.Pod{slow, stateful, fast}, bars(fastProbes, slowProbes, slowProbes)},
+		{"one pod without probes: all bars without", []analysis.Pod{slow, unprobed}, bars(fastWatch, slowWatch, slowWatch)},
+		{"one pod: every percentile is it", []analysis.Pod{fast}, bars(fastProbes, fastProbes, fastProbes)},
+		{"tie: the first pod with the value", []analysis.Pod{tie, unprobed, slow}, bars(tieWatch, slowWatch, slowWatch)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := PhaseBars(&analysis.Run{Pods: tc.pods}); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got  %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPodTimeline(t *testing.T) {
+	pods := []analysis.Pod{
+		{Created: at(3000)},
+		{Created: at(1000), Scheduled: at(2000)},
+		{Created: at(1000), Scheduled: at(1000), Watch: at(1500)},
+	}
+	for _, tc := range []struct {
+		name      string
+		run       analysis.Run
+		wantStart time.Time
+		want      []TimeSeries
+	}{
+		{"from the run's start", analysis.Run{Record: &results.Run{Started: t0}, Pods: pods}, t0, []TimeSeries{
+			{"created", []Point{{ms(1000), 2}, {ms(3000), 3}}},
+			{"scheduled", []Point{{ms(1000), 1}, {ms(2000), 2}}},
+			{"running (watch)", []Point{{ms(1500), 1}}},
+		}},
+		{"without a record, from the first creation", analysis.Run{Pods: pods}, at(1000), []TimeSeries{
+			{"created", []Point{{0, 2}, {ms(2000), 3}}},
+			{"scheduled", []Point{{0, 1}, {ms(1000), 2}}},
+			{"running (watch)", []Point{{ms(500), 1}}},
+		}},
+		{"no pods", analysis.Run{Record: &results.Run{Started: t0}}, t0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start, got := PodTimeline(&tc.run)
+			if !start.Equal(tc.wantStart) || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v %v\nwant %v %v", start, got, tc.wantStart, tc.want)
+			}
+		})
+	}
+}
+
+func TestThroughputSeries(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		intervals []analysis.Interval
+		want      []TimeSeries
+	}{
+		{"no intervals", nil, nil},
+		{"first start, then each end", []analysis.Interval{
+			{Start: at(1000), End: at(6000), Pods: 50, PerSecond: 10},
+			{Start: at(6000), End: at(11000), Pods: 100, PerSecond: 20},
+		}, []TimeSeries{{"scheduling throughput", []Point{{ms(1000), 10}, {ms(6000), 10}, {ms(11000), 20}}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ThroughputSeries(&analysis.Run{Throughput: tc.intervals}, t0); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUsageSeries(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		usage         []analysis.UsageSample
+		wantCPU, want []TimeSeries
+	}{
+		{"no samples", nil, nil, nil},
+		{"per component, by name and time", []analysis.UsageSample{
+			{Time: at(5000), Component: "kube-apiserver", RSSBytes: 3 * mib, CPUCores: 0.5, HasCPU: true},
+			{Time: at(10000), Component: "etcd", RSSBytes: 2.5 * mib, CPUCores: 0.3, HasCPU: true},
+			{Time: at(5000), Component: "etcd", RSSBytes: 2 * mib, CPUCores: 0.1, HasCPU: true},
+			{Time: at(0), Component: "etcd", RSSBytes: 1 * mib},
+			{Time: at(0), Component: "kube-scheduler", RSSBytes: 1.5 * mib},
+		}, []TimeSeries{
+			// etcd's first CPU value also stands at the sample before it.
+			{"etcd", []Point{{0, 0.1}, {ms(5000), 0.1}, {ms(10000), 0.3}}},
+			{"kube-apiserver", []Point{{ms(5000), 0.5}}},
+		}, []TimeSeries{
+			{"etcd", []Point{{0, 1}, {ms(5000), 2}, {ms(10000), 2.5}}},
+			{"kube-apiserver", []Point{{ms(5000), 3}}},
+			{"kube-scheduler", []Point{{0, 1.5}}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cpu, mem := UsageSeries(&analysis.Run{Usage: tc.usage}, t0)
+			if !reflect.DeepEqual(cpu, tc.wantCPU) || !reflect.DeepEqual(mem, tc.want) {
+				t.Errorf("got cpu %v mem %v\nwant cpu %v mem %v", cpu, mem, tc.wantCPU, tc.want)
+			}
+		})
+	}
+}
+
+func TestAPIBars(t *testing.T) {
+	patch := measurements.CallKind{Verb: "PATCH", Version: "v1", Resource: "pods", Subresource: "status", Scope: "resource"}
+	list := measurements.CallKind{Verb: "LIST", Group: "apps", Version: "v1", Resource: "deployments", Scope: "namespace"}
+	for _, tc := range []struct {
+		name  string
+		calls []analysis.APICall
+		want  []Bar
+	}{
+		{"no calls", nil, nil},
+		{"p99 per kind, in table order", []analysis.APICall{
+			{Kind: patch, P50: ms(20), P90: ms(80), P99: ms(392)},
+			{Kind: list, P50: ms(5), P99: ms(1500)},
+		}, []Bar{{"PATCH pods/status (resource)", ms(392)}, {"LIST deployments.apps (namespace)", ms(1500)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := APIBars(&analysis.Run{APICalls: tc.calls}); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAPILines(t *testing.T) {
+	want := []Line{{"1s: single object", time.Second}, {"5s: namespace LIST", 5 * time.Second},
+		{"30s: cluster LIST", 30 * time.Second}}
+	if got := APILines(); !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
