@@ -105,4 +105,3 @@ func verdictClass(v compare.Verdict) string {
 	}
 	return ""
 }
-

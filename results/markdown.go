@@ -107,7 +107,7 @@ func writeMeasurement(b *strings.Builder, m Measurement) {
 	if len(items) == 0 {
 		b.WriteString("No data.\n\n")
 	} else {
-		labels, values := columns(items)
+		labels, values := Columns(items)
 		b.WriteString("| " + strings.Join(append(slices.Clone(labels), append(slices.Clone(values), "unit")...), " | ") + " |\n")
 		b.WriteString(strings.Repeat("|---", len(labels)) + strings.Repeat("|---:", len(values)) + "|---|\n")
 		for _, it := range items {
@@ -133,9 +133,9 @@ func writeMeasurement(b *strings.Builder, m Measurement) {
 	fmt.Fprintf(b, "Raw data: %s\n\n", strings.Join(files, ", "))
 }
 
-// columns are the label keys (Metric first) and data keys (percentiles
-// first) of items.
-func columns(items []DataItem) (labels, values []string) {
+// Columns are the label keys (Metric first) and data keys (percentiles
+// first) of items, for showing them as a table.
+func Columns(items []DataItem) (labels, values []string) {
 	ls, vs := map[string]bool{}, map[string]bool{}
 	for _, it := range items {
 		for k := range it.Labels {

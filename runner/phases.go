@@ -8,11 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"text/template"
-	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hollowmark/hollowmark/internal/periodic"
 	"github.com/hollowmark/hollowmark/loadgen"
 	"github.com/hollowmark/hollowmark/scenarios"
 )
@@ -160,27 +160,9 @@ func (r *runner) runPhases(ctx context.Context, step int, phases []scenarios.Pha
 			return nil
 		})
 	}
-	stop := r.every(5*time.Second, func() {
+	stop := periodic.Every(progressInterval, func() {
 		r.log.Info("objects changed", zap.Int64("done", done.Load()), zap.Int64("of", total.Load()))
 	})
 	defer stop()
 	return g.Wait()
-}
-
-// every runs fn at each interval until stopped.
-func (r *runner) every(interval time.Duration, fn func()) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				fn()
-			}
-		}
-	}()
-	return func() { close(done) }
 }

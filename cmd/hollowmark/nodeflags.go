@@ -19,6 +19,7 @@ import (
 	"github.com/hollowmark/hollowmark/controlplane/pki"
 	"github.com/hollowmark/hollowmark/hollow"
 	"github.com/hollowmark/hollowmark/internal/metricsserver"
+	"github.com/hollowmark/hollowmark/internal/periodic"
 )
 
 // nodeFlags configure a pool of hollow nodes.
@@ -209,18 +210,7 @@ func authorityBeside(kubeconfig string, log *zap.Logger) *pki.Authority {
 
 // progressTicker logs "what n/total" every second until stopped.
 func progressTicker(s *session, what string, n *atomic.Int64, total int64) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				s.log.Info(what, zap.Int64("done", n.Load()), zap.Int64("of", total))
-			}
-		}
-	}()
-	return func() { close(done) }
+	return periodic.Every(time.Second, func() {
+		s.log.Info(what, zap.Int64("done", n.Load()), zap.Int64("of", total))
+	})
 }

@@ -136,4 +136,3 @@ trend plots to --out (default DIR).`,
 	cmd.Flags().StringVar(&out, "out", "", "where to write history.md and the trend plots (default DIR)")
 	return cmd
 }
-
