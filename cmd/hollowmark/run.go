@@ -118,7 +118,7 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()
 			// Nodes we added to someone's cluster go with us.
-			if stopErr := pool.stop(stopCtx, cp, cp.Authority == nil || cluster.kubeconfig != ""); stopErr != nil {
+			if stopErr := pool.stop(stopCtx, cp, cluster.kubeconfig != ""); stopErr != nil {
 				s.log.Warn("stopping hollow nodes", zap.Error(stopErr))
 			}
 		}()
