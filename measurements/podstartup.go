@@ -48,10 +48,10 @@ type PodStartupLatency struct {
 	// pod UID to split kubelet work from status upload.
 	Probes func() []hollow.PodProbes
 
-	mu     sync.Mutex
-	pods   map[string]*podTimes
-	stop   chan struct{}
-	synced bool
+	mu          sync.Mutex
+	pods        map[string]*podTimes
+	preexisting map[string]bool // running before Start: not measured
+	stop        chan struct{}
 }
 
 type podTimes struct {
@@ -68,12 +68,23 @@ func (m *PodStartupLatency) Start(ctx context.Context) error {
 		m.Thresholds = results.Thresholds{P50: DefaultPodStartupThreshold, P90: DefaultPodStartupThreshold, P99: DefaultPodStartupThreshold}
 	}
 	m.pods = map[string]*podTimes{}
+	m.preexisting = map[string]bool{}
 	m.stop = make(chan struct{})
 	factory := informers.NewSharedInformerFactoryWithOptions(m.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = m.LabelSelector }))
 	inf := factory.Core().V1().Pods().Informer()
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { m.observe(obj, time.Now()) },
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, initial bool) {
+			// A pod already running when we start was not seen starting:
+			// "now" would be a made-up watch time.
+			if pod, ok := obj.(*corev1.Pod); ok && initial && running(pod) {
+				m.mu.Lock()
+				m.preexisting[string(pod.UID)] = true
+				m.mu.Unlock()
+				return
+			}
+			m.observe(obj, time.Now())
+		},
 		UpdateFunc: func(_, obj any) { m.observe(obj, time.Now()) },
 	}); err != nil {
 		return fmt.Errorf("watching pods: %w", err)
@@ -93,6 +104,9 @@ func (m *PodStartupLatency) observe(obj any, now time.Time) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.preexisting[string(pod.UID)] {
+		return
+	}
 	t := m.pods[string(pod.UID)]
 	if t == nil {
 		t = &podTimes{uid: string(pod.UID), namespace: pod.Namespace, name: pod.Name,

@@ -26,6 +26,12 @@ func TestMain(m *testing.M) { os.Exit(shared.Run(m)) }
 // runPods starts a node with the given container start latency, creates
 // pods on it and measures their startup.
 func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Summary {
+	return runPodsAfter(t, name, startLatency, 0, pods)
+}
+
+// runPodsAfter gets `before` pods running before the measurement
+// starts, then `pods` more.
+func runPodsAfter(t *testing.T, name, startLatency string, before, pods int) *measurements.Summary {
 	t.Helper()
 	cp := shared.Get(t)
 	ctx := context.Background()
@@ -52,35 +58,11 @@ func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Su
 	}
 	m := &measurements.PodStartupLatency{Client: client, LabelSelector: "measured=" + name,
 		Probes: probes.All}
+	createRunning(t, client, name, "pre", before, before, probes)
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for i := range pods {
-		p := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%d", i), Labels: map[string]string{"measured": name}},
-			Spec: corev1.PodSpec{NodeSelector: map[string]string{"kubernetes.io/hostname": name + "-0"},
-				Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}},
-		}
-		if _, err := client.CoreV1().Pods(name).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		list, err := client.CoreV1().Pods(name).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, nil
-		}
-		n := 0
-		for _, p := range list.Items {
-			if p.Status.Phase == corev1.PodRunning {
-				n++
-			}
-		}
-		return n == pods && len(probes.All()) == pods, nil
-	})
-	if err != nil {
-		t.Fatalf("pods did not run: %v", err)
-	}
+	createRunning(t, client, name, "p", pods, before+pods, probes)
 	// The watch sees the last status a moment after the poll does.
 	time.Sleep(500 * time.Millisecond)
 	sum, err := m.Gather(ctx)
@@ -88,6 +70,46 @@ func runPods(t *testing.T, name, startLatency string, pods int) *measurements.Su
 		t.Fatal(err)
 	}
 	return sum
+}
+
+// createRunning creates n pods named prefix-i on the node of name and
+// waits until `total` pods of the namespace run and have probes.
+func createRunning(t *testing.T, client kubernetes.Interface, name, prefix string, n, total int, probes *hollow.ProbeMemory) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range n {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s%d", prefix, i), Labels: map[string]string{"measured": name}},
+			Spec: corev1.PodSpec{NodeSelector: map[string]string{"kubernetes.io/hostname": name + "-0"},
+				Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}},
+		}
+		if _, err := client.CoreV1().Pods(name).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := client.CoreV1().Pods(name).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		running := 0
+		for _, p := range list.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		return running == total && len(probes.All()) == total, nil
+	})
+	if err != nil {
+		t.Fatalf("pods did not run: %v", err)
+	}
+}
+
+func TestPodsRunningBeforeStartAreNotMeasured(t *testing.T) {
+	sum := runPodsAfter(t, "pre", "20ms", 2, 3)
+	if rows := sum.Tables["pods.csv"]; len(rows) != 1+3 {
+		t.Errorf("%d pods measured, want the 3 created after Start: %v", len(rows)-1, rows)
+	}
 }
 
 func checkOutcomes(t *testing.T, sum *measurements.Summary, wantPass bool) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -34,13 +35,20 @@ func (w *WaitForNodesReady) Wait(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	var notReady []string
+	var lastErr error
 	names := map[string]bool{}
 	for _, n := range w.Names {
 		names[n] = true
 	}
 	for {
 		nodes, err := w.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: w.LabelSelector, ResourceVersion: "0"})
-		if err == nil {
+		switch {
+		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsBadRequest(err):
+			return fmt.Errorf("listing nodes: %w", err) // waiting will not help
+		case err != nil:
+			lastErr = err
+		default:
+			lastErr = nil
 			var ready int
 			items := nodes.Items
 			if w.Names != nil {
@@ -56,6 +64,9 @@ func (w *WaitForNodesReady) Wait(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			if lastErr != nil {
+				return fmt.Errorf("waiting for %d ready nodes: %w; last attempt to list them: %v", w.MinCount, ctx.Err(), lastErr)
+			}
 			return fmt.Errorf("waiting for %d ready nodes: %w; not ready: %s", w.MinCount, ctx.Err(), firstOf(notReady, 10))
 		case <-time.After(nodePollInterval):
 		}

@@ -31,12 +31,13 @@ type WaitForControlledPodsRunning struct {
 	Progress func(PodCounts)
 }
 
-// PodCounts is where the wait stands.
+// PodCounts is where the wait stands. Unsettled counts controllers that
+// have not yet acted on their latest spec.
 type PodCounts struct {
-	Want, Running, Exist int
+	Want, Running, Exist, Unsettled int
 }
 
-func (c PodCounts) done() bool { return c.Running == c.Want && c.Exist == c.Want }
+func (c PodCounts) done() bool { return c.Unsettled == 0 && c.Running == c.Want && c.Exist == c.Want }
 
 // Wait returns nil once the pods are there, or an error naming the stuck
 // pods and why when Timeout passes.
@@ -99,6 +100,14 @@ type podState struct {
 
 func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer) *podState {
 	s := &podState{}
+	// A Deployment's pods belong to its ReplicaSets: count them for both.
+	deploymentOf := map[string]string{}
+	for _, obj := range informers[2].GetStore().List() {
+		rs := obj.(*appsv1.ReplicaSet)
+		if ref := metav1.GetControllerOf(rs); ref != nil && ref.Kind == "Deployment" {
+			deploymentOf[string(rs.UID)] = string(ref.UID)
+		}
+	}
 	pods := map[string]int{} // controller UID -> existing pods
 	for _, obj := range informers[0].GetStore().List() {
 		pod := obj.(*corev1.Pod)
@@ -108,6 +117,9 @@ func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer) *pod
 		s.counts.Exist++
 		if ref := metav1.GetControllerOf(pod); ref != nil {
 			pods[string(ref.UID)]++
+			if d, ok := deploymentOf[string(ref.UID)]; ok {
+				pods[d]++
+			}
 		} else if pod.DeletionTimestamp == nil {
 			s.counts.Want++ // a bare pod wants itself
 		}
@@ -128,27 +140,55 @@ func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer) *pod
 			}
 			want := wantedPods(obj)
 			s.counts.Want += want
-			if have := ownedPods(c, pods, informers[2]); have < want {
-				s.short = append(s.short, fmt.Sprintf("%s %s/%s has %d of %d pods", kindOf(obj), c.GetNamespace(), c.GetName(), have, want))
+			name := fmt.Sprintf("%s %s/%s", kindOf(obj), c.GetNamespace(), c.GetName())
+			if have := pods[string(c.GetUID())]; have < want {
+				s.short = append(s.short, fmt.Sprintf("%s has %d of %d pods", name, have, want))
+			}
+			if why := unsettled(obj); why != "" {
+				s.counts.Unsettled++
+				s.short = append(s.short, name+" "+why)
 			}
 		}
 	}
 	return s
 }
 
-// ownedPods counts a controller's pods; a Deployment's pods belong to its
-// ReplicaSets.
-func ownedPods(c metav1.Object, pods map[string]int, replicaSets cache.SharedIndexInformer) int {
-	n := pods[string(c.GetUID())]
-	if _, ok := c.(*appsv1.Deployment); ok {
-		for _, obj := range replicaSets.GetStore().List() {
-			rs := obj.(*appsv1.ReplicaSet)
-			if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == c.GetUID() {
-				n += pods[string(rs.UID)]
-			}
+// unsettled says why a controller has not yet acted on its latest spec,
+// or "" when it has: right after an update, its old pods may match the
+// wanted count while the rollout has not even started.
+func unsettled(obj any) string {
+	observed := func(status, generation int64) string {
+		if status < generation {
+			return fmt.Sprintf("has not observed generation %d yet", generation)
+		}
+		return ""
+	}
+	switch c := obj.(type) {
+	case *appsv1.Deployment:
+		if why := observed(c.Status.ObservedGeneration, c.Generation); why != "" {
+			return why
+		}
+		if want := wantedPods(c); int(c.Status.UpdatedReplicas) < want {
+			return fmt.Sprintf("has updated %d of %d pods", c.Status.UpdatedReplicas, want)
+		}
+	case *appsv1.ReplicaSet:
+		return observed(c.Status.ObservedGeneration, c.Generation)
+	case *appsv1.StatefulSet:
+		if why := observed(c.Status.ObservedGeneration, c.Generation); why != "" {
+			return why
+		}
+		if c.Status.UpdateRevision != c.Status.CurrentRevision {
+			return fmt.Sprintf("is rolling out revision %s", c.Status.UpdateRevision)
+		}
+	case *appsv1.DaemonSet:
+		if why := observed(c.Status.ObservedGeneration, c.Generation); why != "" {
+			return why
+		}
+		if c.Status.UpdatedNumberScheduled < c.Status.DesiredNumberScheduled {
+			return fmt.Sprintf("has updated %d of %d pods", c.Status.UpdatedNumberScheduled, c.Status.DesiredNumberScheduled)
 		}
 	}
-	return n
+	return ""
 }
 
 func wantedPods(obj any) int {

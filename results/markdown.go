@@ -22,7 +22,11 @@ func (r *Run) Markdown() string {
 	fmt.Fprintf(&b, "| duration | %s |\n", r.Ended.Sub(r.Started).Round(time.Second))
 	fmt.Fprintf(&b, "| cluster | %s, %d nodes (%d hollow nodes started by this run), Kubernetes %s |\n",
 		r.Cluster.Mode, r.Cluster.Nodes, r.Cluster.HollowNodes, r.Cluster.ServerVersion)
-	fmt.Fprintf(&b, "| parameters | %s |\n\n", formatParams(r.Parameters))
+	fmt.Fprintf(&b, "| parameters | %s |\n", formatParams(r.Parameters))
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "| warning | %s |\n", strings.ReplaceAll(w, "\n", " "))
+	}
+	b.WriteString("\n")
 	b.WriteString("## SLO checks\n\n")
 	b.WriteString(r.checksTable())
 	for _, m := range r.Measurements {

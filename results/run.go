@@ -23,7 +23,10 @@ type Run struct {
 	// or failed. Its measurements hold what was seen until then.
 	Partial bool `json:"partial"`
 	// Error is why the run failed, if it did.
-	Error        string        `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Warnings are problems that do not change the verdict (e.g. a slow
+	// cleanup after the last measurement).
+	Warnings     []string      `json:"warnings,omitempty"`
 	Measurements []Measurement `json:"measurements"`
 	// Files are further files to write as they are (the rendered scenario,
 	// the control-plane record), by name.
@@ -102,16 +105,32 @@ func (r *Run) Verdict() string {
 // Add records a measurement's findings; the summary's checks are marked
 // partial on a partial run.
 func (r *Run) Add(identifier, method string, s *Summary) {
-	m := Measurement{Identifier: identifier, Method: method, PerfData: identifier + ".json", Summary: s,
+	stem := r.fileStem(identifier)
+	m := Measurement{Identifier: identifier, Method: method, PerfData: stem + ".json", Summary: s,
 		Tables: map[string]string{}}
 	for _, name := range slices.Sorted(maps.Keys(s.Tables)) {
-		m.Tables[name] = identifier + "_" + name
+		m.Tables[name] = stem + "_" + name
 	}
 	for _, c := range s.Checks {
 		c.Partial = c.Partial || r.Partial
 		m.Checks = append(m.Checks, c)
 	}
 	r.Measurements = append(r.Measurements, m)
+}
+
+// fileStem names a measurement's files: its identifier, numbered from the
+// second time a scenario gathers that identifier so no file is overwritten.
+func (r *Run) fileStem(identifier string) string {
+	n := 0
+	for _, m := range r.Measurements {
+		if m.Identifier == identifier {
+			n++
+		}
+	}
+	if n == 0 {
+		return identifier
+	}
+	return fmt.Sprintf("%s-%d", identifier, n+1)
 }
 
 // Write creates dir and writes the results directory: run.json, summary.md,

@@ -47,11 +47,15 @@ func TestRunWritesItsResultsDirectory(t *testing.T) {
 		PerfData: NewPerfData(LatencyItem(time.Millisecond, 2*time.Millisecond, 3*time.Millisecond, map[string]string{"Metric": "pod_startup"})),
 		Tables:   map[string][][]string{"pods.csv": {{"name"}, {"a"}, {"b"}}},
 	})
+	// The same identifier gathered again gets files of its own.
+	r.Add("Again", "APIResponsiveness", &Summary{PerfData: NewPerfData(), Tables: map[string][][]string{"api_calls.csv": {{"verb"}}}})
+	r.Add("Again", "APIResponsiveness", &Summary{PerfData: NewPerfData(), Tables: map[string][][]string{"api_calls.csv": {{"verb"}}}})
 	dir := t.TempDir()
 	if err := r.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"run.json", "summary.md", "junit.xml", "PodStartupLatency.json", "PodStartupLatency_pods.csv", "scenario.yaml"} {
+	for _, f := range []string{"run.json", "summary.md", "junit.xml", "PodStartupLatency.json", "PodStartupLatency_pods.csv", "scenario.yaml",
+		"Again.json", "Again_api_calls.csv", "Again-2.json", "Again-2_api_calls.csv"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}

@@ -61,7 +61,11 @@ func (r *runner) start(ctx context.Context, a scenarios.MeasurementAction) error
 }
 
 // gather gathers a started measurement and adds its findings to the run.
+// Gathering outlives ctx (bounded by gatherTimeout): a Ctrl-C or a failing
+// sibling action must not lose what the measurement saw.
 func (r *runner) gather(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gatherTimeout)
+	defer cancel()
 	r.mu.Lock()
 	s, ok := r.started[id]
 	delete(r.started, id)

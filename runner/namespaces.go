@@ -37,6 +37,9 @@ func (r *runner) createNamespaces(ctx context.Context) error {
 		if _, err := r.client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating namespace %s: %w", name, err)
 		}
+		// Only what we created is ours to delete: a namespace of the same
+		// name that someone else made stays.
+		r.created = append(r.created, name)
 	}
 	r.log.Info("namespaces created", zap.Int("count", len(r.namespaces)))
 	return nil
@@ -63,10 +66,13 @@ func (r *runner) removeStaleNamespaces(ctx context.Context) error {
 	return r.removeNamespaces(ctx, stale, staleCleanupTimeout)
 }
 
-// deleteNamespaces removes this run's namespaces.
+// deleteNamespaces removes the namespaces this run created.
 func (r *runner) deleteNamespaces(ctx context.Context) error {
-	r.log.Info("deleting the run's namespaces", zap.Int("count", len(r.namespaces)))
-	return r.removeNamespaces(ctx, r.namespaces, r.cfg.CleanupTimeout)
+	if len(r.created) == 0 {
+		return nil
+	}
+	r.log.Info("deleting the run's namespaces", zap.Int("count", len(r.created)))
+	return r.removeNamespaces(ctx, r.created, r.cfg.CleanupTimeout)
 }
 
 // removeNamespaces deletes namespaces and waits until they are gone,

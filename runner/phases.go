@@ -32,7 +32,7 @@ type objectKey struct{ namespace, basename string }
 type objectState struct {
 	count  int
 	spec   string // template and parameters, to notice a change
-	params map[string]any
+	object scenarios.Object
 }
 
 func newPhaseState(s *scenarios.Scenario) *phaseState {
@@ -99,17 +99,22 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 					changes = append(changes, apply(i, o.Params))
 				}
 			}
+			var made *template.Template // the template that made the objects to delete
+			if want < have.count {
+				if made, err = p.template(have.object); err != nil {
+					return nil, nil, err
+				}
+			}
 			for i := want; i < have.count; i++ {
 				changes = append(changes, change{i, func(ctx context.Context) error {
-					// The last applied parameters render the object to delete.
-					obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: have.params})
+					obj, err := loadgen.Render(made, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: have.object.Params})
 					if err != nil {
 						return err
 					}
 					return objects.Delete(ctx, obj)
 				}})
 			}
-			next[key] = objectState{count: want, spec: string(spec), params: o.Params}
+			next[key] = objectState{count: want, spec: string(spec), object: o}
 			if want == 0 {
 				next[key] = objectState{}
 			}
@@ -129,16 +134,25 @@ func (p *phaseState) commit(next map[objectKey]objectState) {
 
 func objectName(basename string, i int) string { return fmt.Sprintf("%s-%d", basename, i) }
 
+// plannedPhase is a phase's changes, paced by its tuning set.
+type plannedPhase struct {
+	pace    loadgen.TuningSet
+	changes []change
+	next    map[objectKey]objectState
+}
+
 // runPhases runs a step's phases in parallel, each at its tuning set's pace.
+// Every phase is planned before any starts, so a phase that cannot be
+// planned leaves nothing half done.
 func (r *runner) runPhases(ctx context.Context, step int, phases []scenarios.Phase) error {
 	sets := map[string]scenarios.TuningSetSpec{}
 	for _, ts := range r.cfg.Scenario.TuningSets {
 		sets[ts.Name] = ts
 	}
-	var done, total atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
+	var planned []plannedPhase
+	var total int64
 	for j, ph := range phases {
-		ts, err := sets[ph.TuningSet].TuningSet()
+		pace, err := sets[ph.TuningSet].TuningSet()
 		if err != nil {
 			return fmt.Errorf("phase %d: tuning set %s: %w", j+1, ph.TuningSet, err)
 		}
@@ -146,23 +160,28 @@ func (r *runner) runPhases(ctx context.Context, step int, phases []scenarios.Pha
 		if err != nil {
 			return fmt.Errorf("phase %d: %w", j+1, err)
 		}
-		total.Add(int64(len(changes)))
+		planned = append(planned, plannedPhase{pace, changes, next})
+		total += int64(len(changes))
+	}
+	var done atomic.Int64
+	stop := periodic.Every(progressInterval, func() {
+		r.log.Info("objects changed", zap.Int64("done", done.Load()), zap.Int64("of", total))
+	})
+	defer stop()
+	g, gctx := errgroup.WithContext(ctx)
+	for j, ph := range planned {
 		seed := r.cfg.Seed + uint64(step*100+j)
 		g.Go(func() error {
-			err := ts.Execute(gctx, len(changes), seed, func(ctx context.Context, i int) error {
+			err := ph.pace.Execute(gctx, len(ph.changes), seed, func(ctx context.Context, i int) error {
 				defer done.Add(1)
-				return changes[i].do(ctx)
+				return ph.changes[i].do(ctx)
 			})
 			if err != nil {
 				return fmt.Errorf("phase %d: %w", j+1, err)
 			}
-			r.phases.commit(next)
+			r.phases.commit(ph.next)
 			return nil
 		})
 	}
-	stop := periodic.Every(progressInterval, func() {
-		r.log.Info("objects changed", zap.Int64("done", done.Load()), zap.Int64("of", total.Load()))
-	})
-	defer stop()
 	return g.Wait()
 }

@@ -5,7 +5,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -58,6 +57,7 @@ type runner struct {
 	objects    *loadgen.Objects
 	calls      *measurements.ClientCalls
 	namespaces []string
+	created    []string // namespaces this run created
 	phases     *phaseState
 	// mu guards the started measurements and the run's findings, which
 	// actions of one step change in parallel.
@@ -87,10 +87,14 @@ func Run(ctx context.Context, cfg Config, run *results.Run) {
 			run.Error = "interrupted: " + run.Error
 		}
 	}
-	if r != nil {
-		r.finish(context.WithoutCancel(ctx))
+	if r == nil {
+		run.Ended = time.Now()
+		return
 	}
+	r.gatherPending(context.WithoutCancel(ctx))
+	// The run ends with its last measurement; cleanup is not part of it.
 	run.Ended = time.Now()
+	r.cleanUp(context.WithoutCancel(ctx))
 }
 
 // Client rate limits of the runner's watchers and barriers. The load
@@ -154,25 +158,29 @@ func (r *runner) execute(ctx context.Context) error {
 	return nil
 }
 
-// finish gathers the measurements a failed or interrupted run left
-// started, adds the client-side call latencies, and cleans up.
-func (r *runner) finish(ctx context.Context) {
-	gctx, cancel := context.WithTimeout(ctx, gatherTimeout)
-	defer cancel()
+// gatherPending gathers the measurements a failed or interrupted run left
+// started, and adds the client-side call latencies.
+func (r *runner) gatherPending(ctx context.Context) {
 	r.mu.Lock()
 	pending := r.pendingGathers()
 	r.mu.Unlock()
 	for _, id := range pending {
-		if err := r.gather(gctx, id); err != nil {
+		if err := r.gather(ctx, id); err != nil {
 			r.log.Warn("gathering after the run stopped", zap.String("measurement", id), zap.Error(err))
 		}
 	}
 	r.run.Add("ClientAPICalls", "ClientAPICalls", r.calls.Summary())
-	if r.cfg.DeleteNamespaces {
-		if err := r.deleteNamespaces(ctx); err != nil {
-			r.log.Warn("cleaning up", zap.Error(err))
-			r.run.Error = errors.Join(errorOrNil(r.run.Error), fmt.Errorf("cleaning up: %w", err)).Error()
-		}
+}
+
+// cleanUp deletes the run's namespaces if asked to. A cleanup that fails
+// is a warning: it does not undo what was measured.
+func (r *runner) cleanUp(ctx context.Context) {
+	if !r.cfg.DeleteNamespaces {
+		return
+	}
+	if err := r.deleteNamespaces(ctx); err != nil {
+		r.log.Warn("cleaning up", zap.Error(err))
+		r.run.Warnings = append(r.run.Warnings, fmt.Sprintf("cleaning up: %v", err))
 	}
 }
 
@@ -185,11 +193,4 @@ func (r *runner) pendingGathers() []string {
 		}
 	}
 	return out
-}
-
-func errorOrNil(msg string) error {
-	if msg == "" {
-		return nil
-	}
-	return errors.New(msg)
 }

@@ -3,11 +3,14 @@ package runner_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -185,5 +188,40 @@ steps:
 	}
 	if !gathered {
 		t.Error("APIResponsiveness was started but not gathered")
+	}
+}
+
+func TestARunDeletesOnlyTheNamespacesItCreated(t *testing.T) {
+	cp := shared.Get(t)
+	client := kubernetes.NewForConfigOrDie(cp.Config)
+	ctx := context.Background()
+	mine := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "clash-2"}}
+	if _, err := client.CoreV1().Namespaces().Create(ctx, mine, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := load(t, `name: clash
+namespaces:
+  count: 2
+tuningSets:
+  - {name: fast, qps: 50}
+steps:
+  - name: create
+    phases:
+      - namespaceRange: {min: 1, max: 2}
+        replicasPerNamespace: 1
+        tuningSet: fast
+        objects: [{basename: cm, template: configmap.yaml, params: {value: x}}]
+`)
+	run := &results.Run{ID: "clash-1"}
+	runner.Run(ctx, runner.Config{Scenario: s, RunID: "clash-1", Rest: cp.Config, Log: zap.NewNop(),
+		DeleteNamespaces: true, CleanupTimeout: time.Minute}, run)
+	if !strings.Contains(run.Error, "creating namespace clash-2") {
+		t.Errorf("error %q, want the clash named", run.Error)
+	}
+	if _, err := client.CoreV1().Namespaces().Get(ctx, "clash-2", metav1.GetOptions{}); err != nil {
+		t.Errorf("someone else's namespace was deleted: %v", err)
+	}
+	if _, err := client.CoreV1().Namespaces().Get(ctx, "clash-1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the run's own namespace is still there: %v", err)
 	}
 }

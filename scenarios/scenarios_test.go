@@ -117,6 +117,12 @@ func TestBadScenariosNameFileLineAndField(t *testing.T) {
 			`params.thresholds: unknown percentile "p95"`},
 		{"bad timeout", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: WaitForNodesReady\n        action: wait\n        params: {timeout: forever}", 1), nil,
 			`params.timeout: "forever" is not a positive duration`},
+		{"two phases on one object", strings.Replace(good, "  - name: measure\n", `  - name: twice
+    phases:
+      - {namespaceRange: {min: 1, max: 1}, replicasPerNamespace: 1, tuningSet: fast, objects: [{basename: web, template: obj.yaml}]}
+      - {namespaceRange: {min: 1, max: 2}, replicasPerNamespace: 2, tuningSet: fast, objects: [{basename: web, template: obj.yaml}]}
+  - name: measure
+`, 1), nil, `steps[1].phases[1].objects[0].basename: phases 0 and 1 of this step both manage "web"`},
 		{"bad name", strings.Replace(good, "name: tiny", "name: Tiny_One", 1), nil, "s.yaml:1: name: must be a lower-case name"},
 	}
 	for _, tt := range tests {

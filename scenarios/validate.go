@@ -65,6 +65,7 @@ func (s *Scenario) validate(root *yaml.Node, fsys fs.FS, display string) error {
 		for j, ph := range st.Phases {
 			s.validatePhase(v, fsys, sets, ph, "steps", i, "phases", j)
 		}
+		validateOverlap(v, st.Phases, i)
 		for j, m := range st.Measurements {
 			validateMeasurement(v, started, m, "steps", i, "measurements", j)
 		}
@@ -95,6 +96,28 @@ func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool,
 			v.fail(fmt.Sprintf("template %q not found next to the scenario", o.Template), field("objects", k, "template")...)
 		} else if _, err := s.Template(o); err != nil {
 			v.fail(err.Error(), field("objects", k, "template")...)
+		}
+	}
+}
+
+// validateOverlap refuses two phases of one step that want the same
+// objects (basename) in the same namespace: they run in parallel, and
+// neither's wanted count could hold.
+func validateOverlap(v *validator, phases []Phase, step int) {
+	for j, a := range phases {
+		for k := j + 1; k < len(phases); k++ {
+			b := phases[k]
+			if a.NamespaceRange.Max < b.NamespaceRange.Min || b.NamespaceRange.Max < a.NamespaceRange.Min {
+				continue
+			}
+			for _, oa := range a.Objects {
+				for m, ob := range b.Objects {
+					if oa.Basename == ob.Basename {
+						v.fail(fmt.Sprintf("phases %d and %d of this step both manage %q in overlapping namespaces", j, k, ob.Basename),
+							"steps", step, "phases", k, "objects", m, "basename")
+					}
+				}
+			}
 		}
 	}
 }

@@ -111,7 +111,7 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 		ServerVersion: cp.Record.ServerVersion, HollowNodes: nodes.count}}
 	var pool *runningPool
 	if nodes.count > 0 {
-		if pool, err = startReadyNodes(ctx, s, cp, nodes, flags.nodesTimeout); err != nil {
+		if pool, err = startReadyNodes(ctx, s, cp, nodes, flags.nodesTimeout, cluster.kubeconfig != ""); err != nil {
 			return err
 		}
 		defer func() {
@@ -178,7 +178,9 @@ func outcomeReason(run *results.Run) string {
 }
 
 // startReadyNodes starts the hollow nodes and waits until all are Ready.
-func startReadyNodes(ctx context.Context, s *session, cp *controlplane.ControlPlane, nodes *nodeFlags, timeout time.Duration) (*runningPool, error) {
+// If they do not get there, they are stopped, and with deleteOnFailure
+// their Node objects are deleted (on a cluster that outlives us).
+func startReadyNodes(ctx context.Context, s *session, cp *controlplane.ControlPlane, nodes *nodeFlags, timeout time.Duration, deleteOnFailure bool) (*runningPool, error) {
 	pool, err := nodes.startNodes(ctx, s, cp)
 	if err != nil {
 		return nil, err
@@ -191,7 +193,11 @@ func startReadyNodes(ctx context.Context, s *session, cp *controlplane.ControlPl
 	w := &measurements.WaitForNodesReady{Client: client, Names: names, MinCount: len(names), Timeout: timeout,
 		Progress: func(ready, _ int) { s.log.Debug("nodes ready", zap.Int("ready", ready), zap.Int("of", len(names))) }}
 	if err := w.Wait(ctx); err != nil {
-		pool.stop(context.WithoutCancel(ctx), cp, false)
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if stopErr := pool.stop(stopCtx, cp, deleteOnFailure); stopErr != nil {
+			s.log.Warn("stopping hollow nodes", zap.Error(stopErr))
+		}
 		return nil, fmt.Errorf("hollow nodes: %w", err)
 	}
 	s.log.Info("hollow nodes ready", zap.Int("nodes", len(names)))

@@ -44,7 +44,7 @@ etcd) and leaves no process behind.`,
 			fmt.Fprintf(out, "control plane ready in %s (run directory %s)\n", time.Since(begin).Round(time.Millisecond), s.runDir)
 			var pool *runningPool
 			if nodes.count > 0 {
-				if pool, err = startReadyNodes(ctx, s, cp, &nodes, nodesTimeout); err != nil {
+				if pool, err = startReadyNodes(ctx, s, cp, &nodes, nodesTimeout, flags.kubeconfig != ""); err != nil {
 					return err
 				}
 				fmt.Fprintf(out, "%d hollow nodes ready (metrics %s/metrics)\n", nodes.count, pool.metrics.URL)
