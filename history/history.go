@@ -30,8 +30,11 @@ type Entry struct {
 	// SchedulingP50 is the median scheduling throughput, pods/s.
 	SchedulingP50 float64
 	// APIServerCPU and APIServerMemory are the API server's median CPU
-	// (cores) and peak RSS (MiB).
+	// (cores) and peak RSS (MiB); HollowCPU and HollowMemory the same of
+	// the hollowmark process, which runs the hollow kubelets (the builds
+	// page of the node performance dashboard plots the kubelet's).
 	APIServerCPU, APIServerMemory float64
+	HollowCPU, HollowMemory       float64
 }
 
 // Read finds the results directories under dir (any depth) and returns
@@ -88,14 +91,30 @@ func entry(dir string, r *results.Run) Entry {
 			switch {
 			case m.Method == "SchedulingThroughput" && it.Labels["Metric"] == "SchedulingThroughput":
 				e.SchedulingP50 = it.Data["Perc50"]
-			case m.Method == "ResourceUsage" && it.Labels["Component"] == "kube-apiserver" && it.Labels["Metric"] == "CPU":
-				e.APIServerCPU = it.Data["Perc50"]
-			case m.Method == "ResourceUsage" && it.Labels["Component"] == "kube-apiserver" && it.Labels["Metric"] == "Memory":
-				e.APIServerMemory = it.Data["Max"]
+			case m.Method == "ResourceUsage":
+				e.addUsage(it.Labels["Component"], it.Labels["Metric"], it.Data)
 			}
 		}
 	}
 	return e
+}
+
+func (e *Entry) addUsage(component, metric string, data map[string]float64) {
+	var cpu, mem *float64
+	switch component {
+	case "kube-apiserver":
+		cpu, mem = &e.APIServerCPU, &e.APIServerMemory
+	case "hollowmark":
+		cpu, mem = &e.HollowCPU, &e.HollowMemory
+	default:
+		return
+	}
+	switch metric {
+	case "CPU":
+		*cpu = data["Perc50"]
+	case "Memory":
+		*mem = data["Max"]
+	}
 }
 
 // Markdown is the trend table, one row per run, oldest first.
@@ -108,18 +127,19 @@ func Markdown(entries []Entry) string {
 		}
 	}
 	fmt.Fprintf(&b, "%d runs, %d of them violated an SLO or failed.\n\n", len(entries), violating)
-	b.WriteString("| # | run | started | nodes | verdict | pod startup p50 | p90 | p99 | slowest call (p99) | scheduling p50 (pods/s) | apiserver CPU p50 (cores) | apiserver RSS max (MiB) |\n")
-	b.WriteString("|---:|---|---|---:|---|---:|---:|---:|---|---:|---:|---:|\n")
+	b.WriteString("| # | run | started | nodes | verdict | pod startup p50 | p90 | p99 | slowest call (p99) | scheduling p50 (pods/s) " +
+		"| apiserver CPU p50 (cores) | apiserver RSS max (MiB) | hollowmark CPU p50 (cores) | hollowmark RSS max (MiB) |\n")
+	b.WriteString("|---:|---|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n")
 	for i, e := range entries {
 		verdict := e.Verdict
 		if len(e.Violated) > 0 {
 			verdict = fmt.Sprintf("**%s**: %s", e.Verdict, strings.Join(e.Violated, "; "))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", i+1, e.Run.ID,
+		fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", i+1, e.Run.ID,
 			e.Run.Started.UTC().Format("2006-01-02 15:04"), e.Run.Cluster.Nodes, verdict,
 			duration(e.PodStartup.P50, e.PodStartup.Count), duration(e.PodStartup.P90, e.PodStartup.Count),
 			duration(e.PodStartup.P99, e.PodStartup.Count), slowest(e), number(e.SchedulingP50), number(e.APIServerCPU),
-			number(e.APIServerMemory))
+			number(e.APIServerMemory), number(e.HollowCPU), number(e.HollowMemory))
 	}
 	return b.String()
 }

@@ -52,10 +52,12 @@ func Plot(dir string, entries []Entry) ([]string, error) {
 			{Name: "p99", Values: values(func(e Entry) float64 { return orNaN(e.SlowestCallP99.Seconds()) })}}},
 		{"history_scheduling.png", "scheduling throughput p50 (pods/s)", []plots.TrendSeries{
 			{Name: "p50", Values: values(func(e Entry) float64 { return orNaN(e.SchedulingP50) })}}},
-		{"history_apiserver_cpu.png", "kube-apiserver CPU p50 (cores)", []plots.TrendSeries{
-			{Name: "p50", Values: values(func(e Entry) float64 { return orNaN(e.APIServerCPU) })}}},
-		{"history_apiserver_memory.png", "kube-apiserver RSS max (MiB)", []plots.TrendSeries{
-			{Name: "max", Values: values(func(e Entry) float64 { return orNaN(e.APIServerMemory) })}}},
+		{"history_cpu.png", "CPU p50 (cores)", []plots.TrendSeries{
+			{Name: "kube-apiserver", Values: values(func(e Entry) float64 { return orNaN(e.APIServerCPU) })},
+			{Name: "hollowmark (hollow nodes)", Values: values(func(e Entry) float64 { return orNaN(e.HollowCPU) })}}},
+		{"history_memory.png", "RSS max (MiB)", []plots.TrendSeries{
+			{Name: "kube-apiserver", Values: values(func(e Entry) float64 { return orNaN(e.APIServerMemory) })},
+			{Name: "hollowmark (hollow nodes)", Values: values(func(e Entry) float64 { return orNaN(e.HollowMemory) })}}},
 	}
 	var written []string
 	for _, t := range trends {
