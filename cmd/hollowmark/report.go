@@ -100,8 +100,9 @@ func newHistoryCommand() *cobra.Command {
 		Short: "Print and plot the trend of key metrics across the runs under DIR",
 		Long: `history finds every results directory under DIR (e.g. a nightly job's),
 oldest first, prints a table of key metrics per run (pod startup
-percentiles, the slowest API call kind, scheduling throughput, API server
-CPU and memory) marking runs that violated an SLO, and writes history.md and
+percentiles, the slowest API call kind, scheduling throughput, CPU and
+memory of the API server and of the hollow nodes) marking runs that violated
+an SLO, and writes history.md and
 trend plots to --out (default DIR).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
