@@ -41,6 +41,9 @@ type Pod struct {
 	Stateless                  bool
 	Created, Scheduled, Run    time.Time
 	Watch                      time.Time
+	// WatchScheduled is when the measurement's watch first saw the pod
+	// bound: Scheduled (the API's) is truncated to the second.
+	WatchScheduled time.Time
 	// Node-side probes of the hollow kubelet.
 	KubeletSeen, SandboxReady, ContainersStarted, KubeletRunning, StatusPosted time.Time
 }

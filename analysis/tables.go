@@ -17,7 +17,7 @@ func (r *Run) loadPods(rows [][]string) error {
 		}
 		r.Pods = append(r.Pods, Pod{Namespace: c.str("namespace"), Name: c.str("name"), UID: c.str("uid"), Node: c.str("node"),
 			Stateless: stateless, Created: c.time("created"), Scheduled: c.time("scheduled"), Run: c.time("run"),
-			Watch: c.time("watch"), KubeletSeen: c.time("kubelet_seen"), SandboxReady: c.time("kubelet_sandbox_ready"),
+			Watch: c.time("watch"), WatchScheduled: c.time("watch_scheduled"), KubeletSeen: c.time("kubelet_seen"), SandboxReady: c.time("kubelet_sandbox_ready"),
 			ContainersStarted: c.time("kubelet_containers_started"), KubeletRunning: c.time("kubelet_running"),
 			StatusPosted: c.time("kubelet_status_posted")})
 	})

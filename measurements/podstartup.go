@@ -58,6 +58,9 @@ type podTimes struct {
 	uid, namespace, name, node     string
 	stateless                      bool
 	created, scheduled, run, watch time.Time
+	// watchScheduled is when our watch first saw the pod bound to a node:
+	// the API's PodScheduled time is truncated to the second, this is not.
+	watchScheduled time.Time
 }
 
 func (m *PodStartupLatency) Name() string { return "PodStartupLatency" }
@@ -114,6 +117,9 @@ func (m *PodStartupLatency) observe(obj any, now time.Time) {
 		m.pods[t.uid] = t
 	}
 	t.node = pod.Spec.NodeName
+	if t.node != "" && t.watchScheduled.IsZero() {
+		t.watchScheduled = now
+	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue {
 			t.scheduled = c.LastTransitionTime.Time
@@ -230,7 +236,7 @@ func podRows(pods []*podTimes, probes map[string]hollow.PodProbes) [][]string {
 		}
 		return t.UTC().Format(time.RFC3339Nano)
 	}
-	rows := [][]string{{"namespace", "name", "uid", "node", "stateless", "created", "scheduled", "run", "watch",
+	rows := [][]string{{"namespace", "name", "uid", "node", "stateless", "created", "scheduled", "run", "watch", "watch_scheduled",
 		"kubelet_seen", "kubelet_sandbox_ready", "kubelet_containers_started", "kubelet_running", "kubelet_status_posted"}}
 	for _, p := range pods {
 		pr := probes[p.uid]
@@ -241,7 +247,7 @@ func podRows(pods []*podTimes, probes map[string]hollow.PodProbes) [][]string {
 			}
 		}
 		rows = append(rows, []string{p.namespace, p.name, p.uid, p.node, strconv.FormatBool(p.stateless),
-			ts(p.created), ts(p.scheduled), ts(p.run), ts(p.watch),
+			ts(p.created), ts(p.scheduled), ts(p.run), ts(p.watch), ts(p.watchScheduled),
 			ts(pr.Seen), ts(pr.SandboxReady), ts(started), ts(pr.Running), ts(pr.StatusPosted)})
 	}
 	return rows

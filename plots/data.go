@@ -110,11 +110,22 @@ func containersStarted(p analysis.Pod) time.Time {
 	return p.ContainersStarted
 }
 
+// scheduledAt is when the pod was bound, as exactly as it is known: the
+// watch's observation when recorded (the API's time is truncated to the
+// second, which would move up to a second of scheduling into the next
+// segment).
+func scheduledAt(p analysis.Pod) time.Time {
+	if !p.WatchScheduled.IsZero() {
+		return p.WatchScheduled
+	}
+	return p.Scheduled
+}
+
 func probeSegments(p analysis.Pod) []Segment {
-	started := containersStarted(p)
+	started, scheduled := containersStarted(p), scheduledAt(p)
 	return clamped([]Segment{
-		{createToSchedule, p.Scheduled.Sub(p.Created)},
-		{scheduleToSeen, p.KubeletSeen.Sub(p.Scheduled)},
+		{createToSchedule, scheduled.Sub(p.Created)},
+		{scheduleToSeen, p.KubeletSeen.Sub(scheduled)},
 		{seenToStarted, started.Sub(p.KubeletSeen)},
 		{startedToPosted, p.StatusPosted.Sub(started)},
 		{postedToWatch, p.Watch.Sub(p.StatusPosted)},
@@ -125,13 +136,14 @@ func probeSegments(p analysis.Pod) []Segment {
 // containers' start time is missing counts it as started when scheduled,
 // putting all of schedule→watch in run→watch.
 func watchSegments(p analysis.Pod) []Segment {
+	scheduled := scheduledAt(p)
 	run := p.Run
-	if run.IsZero() {
-		run = p.Scheduled
+	if run.IsZero() || run.Before(scheduled) {
+		run = scheduled
 	}
 	return clamped([]Segment{
-		{createToSchedule, p.Scheduled.Sub(p.Created)},
-		{scheduleToRun, run.Sub(p.Scheduled)},
+		{createToSchedule, scheduled.Sub(p.Created)},
+		{scheduleToRun, run.Sub(scheduled)},
 		{runToWatch, p.Watch.Sub(run)},
 	})
 }

@@ -59,6 +59,12 @@ func TestPhaseBars(t *testing.T) {
 	// scheduled.
 	fastWatch := []Segment{{createToSchedule, 0}, {scheduleToRun, 0}, {runToWatch, ms(650)}}
 	slowWatch := []Segment{{createToSchedule, ms(1000)}, {scheduleToRun, 0}, {runToWatch, ms(690)}}
+	// The API truncated slow's scheduling to 1000ms; the watch saw it at
+	// 1150ms: the second goes to create→schedule, not to the kubelet.
+	exact := slow
+	exact.WatchScheduled = at(1150)
+	exactProbes := []Segment{{createToSchedule, ms(1150)}, {scheduleToSeen, ms(50)}, {seenToStarted, ms(200)},
+		{startedToPosted, ms(300)}, {postedToWatch, 0}}
 	tie := analysis.Pod{Name: "tie", Stateless: true, Created: at(0), Scheduled: at(0), Run: at(100), Watch: at(650)}
 	tieWatch := []Segment{{createToSchedule, 0}, {scheduleToRun, ms(100)}, {runToWatch, ms(550)}}
 
@@ -77,6 +83,7 @@ func TestPhaseBars(t *testing.T) {
 		{"probes", []analysis.Pod{slow, stateful, fast}, bars(fastProbes, slowProbes, slowProbes)},
 		{"one pod without probes: all bars without", []analysis.Pod{slow, unprobed}, bars(fastWatch, slowWatch, slowWatch)},
 		{"one pod: every percentile is it", []analysis.Pod{fast}, bars(fastProbes, fastProbes, fastProbes)},
+		{"watch-observed scheduling", []analysis.Pod{exact}, bars(exactProbes, exactProbes, exactProbes)},
 		{"tie: the first pod with the value", []analysis.Pod{tie, unprobed, slow}, bars(tieWatch, slowWatch, slowWatch)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -92,7 +92,7 @@ func drawPlots(dir string, run *analysis.Run) []Plot {
 				return plots.StartupCDF(p, []plots.Series{{Name: run.Record.ID, Samples: samples}}, threshold)
 			}},
 		{Plot{File: "pod_startup_phases.png", Title: "Pod startup phases at p50, p90, p99",
-			Caption: "Each bar is the pod at that percentile of pod startup, split into its phases; the kubelet-side phases come from the hollow kubelet's probes. The API server stores creation and scheduling times to the second, so the first phases are whole seconds."},
+			Caption: "Each bar is the pod at that percentile of pod startup, split into its phases: scheduling as our watch saw the binding, the kubelet-side phases from the hollow kubelet's probes. The API server stores the creation time to the second, so create→schedule also holds up to a second of that truncation."},
 			len(samples) > 0, "no pod startup was measured",
 			func(p string) error { return plots.PhaseBreakdown(p, plots.PhaseBars(run)) }},
 		{Plot{File: "pod_timeline.png", Title: "Measured pods over time",
