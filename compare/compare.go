@@ -14,10 +14,15 @@ type Verdict string
 // Verdicts. Only Regression is a failure; TooFewSamples is within noise
 // because nothing was shown, not because the runs were shown alike.
 const (
-	Regression      Verdict = "regression"
-	Improvement     Verdict = "improvement"
-	WithinNoise     Verdict = "within noise"
-	TooFewSamples   Verdict = "within noise (too few samples)"
+	Regression    Verdict = "regression"
+	Improvement   Verdict = "improvement"
+	WithinNoise   Verdict = "within noise"
+	TooFewSamples Verdict = "within noise (too few samples)"
+	// WholeSeconds marks a phase between two timestamps the API server
+	// truncates to the second: it takes the values 0 s, 1 s, …, and its
+	// percentiles jump by a second when the true latency crosses a
+	// fraction of one, so it is shown but not judged.
+	WholeSeconds    Verdict = "not judged (whole-second timestamps)"
 	OnlyInBase      Verdict = "only in base"
 	OnlyInCandidate Verdict = "only in candidate"
 )

@@ -72,9 +72,17 @@
 //
 // A metric with data in one run only is "only in base" or "only in
 // candidate", never a regression. A metric with fewer than 5 samples in
-// either run (raw samples), or a histogram count below 20 (API calls), is
+// either run (raw samples), or a histogram count below 500 (API calls: the
+// p99 must rest on at least five calls), is
 // "within noise (too few samples)": it is shown with its values but no
 // interval, and no claim is made either way.
+//
+// create_to_schedule and schedule_to_run are differences of two times the
+// API server stores to the second (creation, PodScheduled, container
+// start): they take whole-second values, and their percentiles jump by a
+// second when the true latency crosses a fraction of one. They are shown
+// and "not judged (whole-second timestamps)"; schedule_to_watch and
+// pod_startup, which end at the watch's exact time, carry the verdict.
 //
 // # Caveats
 //

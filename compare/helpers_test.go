@@ -94,7 +94,7 @@ func syntheticRun(id string, seed uint64, startup dist) *analysis.Run {
 	r := &analysis.Run{Dir: "runs/" + id, Record: &results.Run{ID: id}, Pods: startupPods(rng, 200, startup)}
 	r.APICalls = []analysis.APICall{
 		apiCall(getPods, histogramOf(observations(rng, 3000, dist{mean: 30, sd: 0.8, lognormal: true}))),
-		apiCall(listNodes, histogramOf(observations(rng, 200, dist{mean: 150, sd: 0.5, lognormal: true}))),
+		apiCall(listNodes, histogramOf(observations(rng, 600, dist{mean: 150, sd: 0.5, lognormal: true}))),
 	}
 	for i := range 30 {
 		start := t0.Add(time.Duration(i) * 5 * time.Second)

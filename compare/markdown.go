@@ -52,6 +52,9 @@ func (c *Comparison) summary() string {
 	if n := count[TooFewSamples]; n > 0 {
 		s += fmt.Sprintf(" (%d of them with too few samples to tell)", n)
 	}
+	if n := count[WholeSeconds]; n > 0 {
+		s += fmt.Sprintf(", %d not judged (whole-second timestamps)", n)
+	}
 	if n := count[OnlyInBase] + count[OnlyInCandidate]; n > 0 {
 		s += fmt.Sprintf(", %d only in base, %d only in candidate", count[OnlyInBase], count[OnlyInCandidate])
 	}

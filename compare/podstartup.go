@@ -16,7 +16,8 @@ func podStartupRows(base, cand *analysis.Run, opts Options) []Row {
 	for _, name := range phases {
 		out = append(out, series{group: GroupPodStartup, name: name, unit: "ms",
 			base: b[name], cand: c[name], inBase: len(b[name]) > 0, inCand: len(c[name]) > 0,
-			stats: []statistic{p50, p90, p99}, floor: opts.latencyFloor()}.rows(opts)...)
+			stats: []statistic{p50, p90, p99}, floor: opts.latencyFloor(),
+			wholeSeconds: name == measurements.CreateToSchedule || name == measurements.ScheduleToRun}.rows(opts)...)
 	}
 	return out
 }

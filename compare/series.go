@@ -30,6 +30,7 @@ type series struct {
 	stats             []statistic // by increasing percentile
 	floor             float64
 	higherIsBetter    bool
+	wholeSeconds      bool // a difference of two second-truncated times
 }
 
 // rows compares the series, one row per statistic.
@@ -58,6 +59,8 @@ func (s series) rows(opts Options) []Row {
 		return verdict(OnlyInCandidate)
 	case len(s.base) < minSamples || len(s.cand) < minSamples:
 		return verdict(TooFewSamples)
+	case s.wholeSeconds:
+		return verdict(WholeSeconds)
 	}
 	pcts := make([]float64, len(s.stats))
 	for i, st := range s.stats {
