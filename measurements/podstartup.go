@@ -51,6 +51,7 @@ type PodStartupLatency struct {
 	mu          sync.Mutex
 	pods        map[string]*podTimes
 	preexisting map[string]bool // running before Start: not measured
+	namespaces  map[string]bool // Namespaces as a set; nil for all
 	stop        chan struct{}
 }
 
@@ -72,6 +73,12 @@ func (m *PodStartupLatency) Start(ctx context.Context) error {
 	}
 	m.pods = map[string]*podTimes{}
 	m.preexisting = map[string]bool{}
+	if len(m.Namespaces) > 0 {
+		m.namespaces = map[string]bool{}
+		for _, ns := range m.Namespaces {
+			m.namespaces[ns] = true
+		}
+	}
 	m.stop = make(chan struct{})
 	factory := informers.NewSharedInformerFactoryWithOptions(m.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = m.LabelSelector }))
@@ -102,7 +109,7 @@ func (m *PodStartupLatency) Start(ctx context.Context) error {
 
 func (m *PodStartupLatency) observe(obj any, now time.Time) {
 	pod, ok := obj.(*corev1.Pod)
-	if !ok || len(m.Namespaces) > 0 && !slices.Contains(m.Namespaces, pod.Namespace) {
+	if !ok || m.namespaces != nil && !m.namespaces[pod.Namespace] {
 		return
 	}
 	m.mu.Lock()
