@@ -199,13 +199,10 @@ func (c *columns) time(name string) time.Time {
 
 func (c *columns) float(name string) float64 {
 	s := c.str(name)
-	if s == "" || s == "+Inf" {
-		if s == "+Inf" {
-			return inf
-		}
+	if s == "" {
 		return 0
 	}
-	v, err := strconv.ParseFloat(s, 64)
+	v, err := strconv.ParseFloat(s, 64) // reads "+Inf" too
 	if err != nil {
 		c.fail(name, err)
 	}

@@ -1,13 +1,10 @@
 package analysis
 
 import (
-	"math"
 	"strconv"
 
 	"github.com/hollowmark/hollowmark/measurements"
 )
-
-var inf = math.Inf(1)
 
 func (r *Run) loadPods(rows [][]string) error {
 	return each(rows, []string{"namespace", "name", "stateless", "created", "scheduled", "watch"}, func(c *columns) {

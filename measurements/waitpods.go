@@ -67,13 +67,15 @@ func (w *WaitForControlledPodsRunning) Wait(ctx context.Context) error {
 	for _, n := range w.Namespaces {
 		ns[n] = true
 	}
-	state := func() *podState { return newPodState(ns, listers) }
+	// Reasons are spelt out only for the error: formatting one per stuck
+	// pod every second would be most of the work while thousands start.
+	state := func(explain bool) *podState { return newPodState(ns, listers, explain) }
 	deadline := time.NewTimer(w.Timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		s := state()
+		s := state(false)
 		if w.Progress != nil {
 			w.Progress(s.counts)
 		}
@@ -82,9 +84,9 @@ func (w *WaitForControlledPodsRunning) Wait(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for pods of %s: %w (%s)", w.LabelSelector, ctx.Err(), s.describe())
+			return fmt.Errorf("waiting for pods of %s: %w (%s)", w.LabelSelector, ctx.Err(), state(true).describe())
 		case <-deadline.C:
-			return fmt.Errorf("pods of %s not running after %s: %s", w.LabelSelector, w.Timeout, s.describe())
+			return fmt.Errorf("pods of %s not running after %s: %s", w.LabelSelector, w.Timeout, state(true).describe())
 		case <-tick.C:
 		}
 	}
@@ -98,7 +100,9 @@ type podState struct {
 	stuck  []string // pods that exist but are not running, with why
 }
 
-func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer) *podState {
+// newPodState counts; with explain it also says why pods and controllers
+// are not there yet.
+func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer, explain bool) *podState {
 	s := &podState{}
 	// A Deployment's pods belong to its ReplicaSets: count them for both.
 	deploymentOf := map[string]string{}
@@ -124,10 +128,11 @@ func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer) *pod
 			s.counts.Want++ // a bare pod wants itself
 		}
 		switch {
+		case running(pod) && pod.DeletionTimestamp == nil:
+			s.counts.Running++
+		case !explain:
 		case pod.DeletionTimestamp != nil:
 			s.stuck = append(s.stuck, fmt.Sprintf("%s/%s: terminating since %s", pod.Namespace, pod.Name, pod.DeletionTimestamp.UTC().Format(time.RFC3339)))
-		case running(pod):
-			s.counts.Running++
 		default:
 			s.stuck = append(s.stuck, fmt.Sprintf("%s/%s: %s", pod.Namespace, pod.Name, whyNotRunning(pod)))
 		}
@@ -140,12 +145,18 @@ func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer) *pod
 			}
 			want := wantedPods(obj)
 			s.counts.Want += want
+			why := unsettled(obj)
+			if why != "" {
+				s.counts.Unsettled++
+			}
+			if !explain {
+				continue
+			}
 			name := fmt.Sprintf("%s %s/%s", kindOf(obj), c.GetNamespace(), c.GetName())
 			if have := pods[string(c.GetUID())]; have < want {
 				s.short = append(s.short, fmt.Sprintf("%s has %d of %d pods", name, have, want))
 			}
-			if why := unsettled(obj); why != "" {
-				s.counts.Unsettled++
+			if why != "" {
 				s.short = append(s.short, name+" "+why)
 			}
 		}
@@ -260,20 +271,12 @@ func whyNotRunning(pod *corev1.Pod) string {
 
 // describe lists what keeps the wait from ending, the first few of each.
 func (s *podState) describe() string {
-	const show = 10
-	list := func(items []string) string {
-		slices.Sort(items)
-		if len(items) > show {
-			return strings.Join(items[:show], "; ") + fmt.Sprintf("; and %d more", len(items)-show)
-		}
-		return strings.Join(items, "; ")
-	}
 	out := fmt.Sprintf("%d of %d wanted pods running, %d pods exist", s.counts.Running, s.counts.Want, s.counts.Exist)
 	if len(s.stuck) > 0 {
-		out += "; stuck pods: " + list(s.stuck)
+		out += "; stuck pods: " + firstOf(s.stuck, 10)
 	}
 	if len(s.short) > 0 {
-		out += "; controllers short of pods: " + list(s.short)
+		out += "; controllers short of pods: " + firstOf(s.short, 10)
 	}
 	return out
 }

@@ -178,14 +178,12 @@ func render(run *analysis.Run, figures []Plot) ([]byte, error) {
 		params = append(params, param{k, run.Record.Parameters[k]})
 	}
 	tmpl, err := template.New("report").Funcs(template.FuncMap{
-		"dur":       results.FormatDuration,
-		"ms":        func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) },
-		"time":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"round":     func(d time.Duration) time.Duration { return d.Round(time.Second) },
-		"join":      strings.Join,
-		"lower":     strings.ToLower,
-		"dataValue": func(v float64) string { return fmt.Sprintf("%.3f", v) },
-		"columns":   columns,
+		"dur":   results.FormatDuration,
+		"ms":    func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) },
+		"time":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"round": func(d time.Duration) time.Duration { return d.Round(time.Second) },
+		"join":  strings.Join,
+		"table": results.NewDataTable,
 	}).Parse(pageTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("parsing report template: %w", err)
@@ -197,32 +195,6 @@ func render(run *analysis.Run, figures []Plot) ([]byte, error) {
 		return nil, fmt.Errorf("rendering report: %w", err)
 	}
 	return []byte(b.String()), nil
-}
-
-// table is a PerfData document as rows of cells.
-type table struct {
-	Header []string
-	Rows   [][]string
-}
-
-func columns(items []results.DataItem) table {
-	labels, values := results.Columns(items)
-	t := table{Header: append(append(slices.Clone(labels), values...), "unit")}
-	for _, it := range items {
-		var row []string
-		for _, l := range labels {
-			row = append(row, it.Labels[l])
-		}
-		for _, v := range values {
-			if x, ok := it.Data[v]; ok {
-				row = append(row, fmt.Sprintf("%.3f", x))
-			} else {
-				row = append(row, "")
-			}
-		}
-		t.Rows = append(t.Rows, append(row, it.Unit))
-	}
-	return t
 }
 
 func boolRank(passed bool) int {

@@ -107,26 +107,14 @@ func formatParams(p map[string]any) string {
 // data item, its labels then its values.
 func writeMeasurement(b *strings.Builder, m Measurement) {
 	fmt.Fprintf(b, "## %s (%s)\n\n", m.Identifier, m.Method)
-	items := m.Summary.PerfData.DataItems
-	if len(items) == 0 {
+	t := NewDataTable(m.Summary.PerfData.DataItems)
+	if len(t.Rows) == 0 {
 		b.WriteString("No data.\n\n")
 	} else {
-		labels, values := Columns(items)
-		b.WriteString("| " + strings.Join(append(slices.Clone(labels), append(slices.Clone(values), "unit")...), " | ") + " |\n")
-		b.WriteString(strings.Repeat("|---", len(labels)) + strings.Repeat("|---:", len(values)) + "|---|\n")
-		for _, it := range items {
-			var cells []string
-			for _, l := range labels {
-				cells = append(cells, it.Labels[l])
-			}
-			for _, v := range values {
-				cell := ""
-				if x, ok := it.Data[v]; ok {
-					cell = strconv.FormatFloat(x, 'f', 3, 64)
-				}
-				cells = append(cells, cell)
-			}
-			b.WriteString("| " + strings.Join(append(cells, it.Unit), " | ") + " |\n")
+		b.WriteString("| " + strings.Join(t.Header(), " | ") + " |\n")
+		b.WriteString(strings.Repeat("|---", len(t.Labels)) + strings.Repeat("|---:", len(t.Values)) + "|---|\n")
+		for _, row := range t.Rows {
+			b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 		}
 		b.WriteString("\n")
 	}
@@ -137,9 +125,42 @@ func writeMeasurement(b *strings.Builder, m Measurement) {
 	fmt.Fprintf(b, "Raw data: %s\n\n", strings.Join(files, ", "))
 }
 
-// Columns are the label keys (Metric first) and data keys (percentiles
-// first) of items, for showing them as a table.
-func Columns(items []DataItem) (labels, values []string) {
+// DataTable is PerfData items as a table: label columns (Metric first),
+// value columns (percentiles first) to three decimals, then the unit.
+type DataTable struct {
+	Labels, Values []string
+	Rows           [][]string
+}
+
+// Header names the table's columns.
+func (t DataTable) Header() []string {
+	return append(append(slices.Clone(t.Labels), t.Values...), "unit")
+}
+
+// NewDataTable lays items out as a table.
+func NewDataTable(items []DataItem) DataTable {
+	t := DataTable{}
+	t.Labels, t.Values = columns(items)
+	for _, it := range items {
+		var row []string
+		for _, l := range t.Labels {
+			row = append(row, it.Labels[l])
+		}
+		for _, v := range t.Values {
+			cell := ""
+			if x, ok := it.Data[v]; ok {
+				cell = strconv.FormatFloat(x, 'f', 3, 64)
+			}
+			row = append(row, cell)
+		}
+		t.Rows = append(t.Rows, append(row, it.Unit))
+	}
+	return t
+}
+
+// columns are the label keys (Metric first) and data keys (percentiles
+// first) of items.
+func columns(items []DataItem) (labels, values []string) {
 	ls, vs := map[string]bool{}, map[string]bool{}
 	for _, it := range items {
 		for k := range it.Labels {

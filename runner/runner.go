@@ -72,9 +72,9 @@ type startedMeasurement struct {
 	m      measurements.Measurement
 }
 
-// Run runs the scenario. It always returns a Run with what was measured;
-// when the run failed or ctx ended, the Run says so (Error, Partial) and
-// holds whatever the started measurements had seen.
+// Run runs the scenario and records what was measured in run. When the run
+// fails or ctx ends, run says so (Error, Partial) and still holds whatever
+// the started measurements had seen.
 func Run(ctx context.Context, cfg Config, run *results.Run) {
 	r, err := newRunner(cfg, run)
 	if err == nil {

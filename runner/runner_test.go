@@ -71,11 +71,14 @@ spec:
 `,
 }
 
-func load(t *testing.T, text string) *scenarios.Scenario {
+// load reads a scenario with the shared templates and any extra ones.
+func load(t *testing.T, text string, extra ...map[string]string) *scenarios.Scenario {
 	t.Helper()
 	fsys := fstest.MapFS{"s.yaml": {Data: []byte(text)}}
-	for name, data := range templates {
-		fsys[name] = &fstest.MapFile{Data: []byte(data)}
+	for _, set := range append([]map[string]string{templates}, extra...) {
+		for name, data := range set {
+			fsys[name] = &fstest.MapFile{Data: []byte(data)}
+		}
 	}
 	s, err := scenarios.Load(fsys, "s.yaml", nil)
 	if err != nil {
@@ -223,5 +226,44 @@ steps:
 	}
 	if _, err := client.CoreV1().Namespaces().Get(ctx, "clash-1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the run's own namespace is still there: %v", err)
+	}
+}
+
+func TestWaitTimeoutNamesStuckPodsAndWhy(t *testing.T) {
+	cp := shared.Get(t)
+	deployment := map[string]string{"deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x, labels: {group: stuck}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: '{{.Name}}'}}
+  template:
+    metadata: {labels: {app: '{{.Name}}', group: stuck}}
+    spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}
+`}
+	s := load(t, `name: stuck
+namespaces:
+  count: 1
+tuningSets:
+  - {name: fast, qps: 50}
+steps:
+  - name: create
+    phases:
+      - namespaceRange: {min: 1, max: 1}
+        replicasPerNamespace: 1
+        tuningSet: fast
+        objects: [{basename: web, template: deployment.yaml}]
+  - name: wait
+    measurements:
+      - {identifier: w, method: WaitForControlledPodsRunning, action: wait, params: {labelSelector: group=stuck, timeout: 5s}}
+`, deployment)
+	run := &results.Run{ID: "stuck-1"}
+	// The shared control plane has no nodes: the pods cannot be scheduled.
+	runner.Run(context.Background(), runner.Config{Scenario: s, RunID: "stuck-1", Rest: cp.Config, Log: zap.NewNop(),
+		DeleteNamespaces: true, CleanupTimeout: time.Minute}, run)
+	for _, want := range []string{"not running after 5s", "0 of 2 wanted pods running", "stuck pods: stuck-1/web-0-", "unschedulable"} {
+		if !strings.Contains(run.Error, want) {
+			t.Errorf("error %q lacks %q", run.Error, want)
+		}
 	}
 }

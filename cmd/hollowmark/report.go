@@ -54,7 +54,8 @@ func newCompareCommand() *cobra.Command {
 per phase, API call p99 per call kind, scheduling throughput and resource
 usage, with the change in percent and a verdict per metric (regression,
 improvement, within noise) from a bootstrap confidence interval of the
-difference on the raw samples, against --tolerance and absolute floors.
+difference (resampling the raw samples, or the API server's histogram for
+API calls), against --tolerance and absolute floors.
 
 It prints a Markdown table (for CI logs and PR comments) and writes
 compare.md, compare.html and an overlaid pod startup CDF to --out. Exit code
