@@ -198,6 +198,8 @@ func httpMethod(verb string) string {
 	switch verb {
 	case "LIST", "WATCH":
 		return http.MethodGet
+	case "DELETECOLLECTION":
+		return http.MethodDelete
 	}
 	return verb
 }

@@ -50,6 +50,12 @@ type ListWatch struct {
 	timer    *time.Timer
 	failures int
 	stopped  bool
+	// noWatchList is set once the server refused a streaming list: from
+	// then on the list-watch lists, as a reflector falls back to.
+	noWatchList bool
+	// MinTimeout, if set before Start, replaces the shortest watch
+	// timeout; the server ends each watch within [MinTimeout, 2·MinTimeout].
+	MinTimeout time.Duration
 }
 
 // NewListWatch prepares a list-watch of the collection at path (e.g.
@@ -58,8 +64,26 @@ func (c *Client) NewListWatch(path string, selectors url.Values, h ListWatchHand
 	return &ListWatch{client: c, path: path, selectors: selectors, h: h}
 }
 
-// Start begins listing.
-func (lw *ListWatch) Start() { lw.list() }
+// Start begins: with a streaming list (a watch that sends the current
+// objects first, client-go's WatchListClient, on by default since v1.35),
+// falling back to LIST then WATCH when the server does not support it.
+func (lw *ListWatch) Start() { lw.resync() }
+
+// initialEventsEnd is the annotation on the bookmark that ends a streaming
+// list's initial events.
+const initialEventsEnd = "k8s.io/initial-events-end"
+
+// resync gets the whole collection again: by streaming list, or by LIST.
+func (lw *ListWatch) resync() {
+	lw.mu.Lock()
+	fallback := lw.noWatchList
+	lw.mu.Unlock()
+	if fallback {
+		lw.list()
+		return
+	}
+	lw.startWatch(true)
+}
 
 // Stop ends the list-watch; no handler call starts after Stop returns
 // except one already under way.
@@ -136,18 +160,31 @@ func (lw *ListWatch) replace(body []byte) error {
 	return nil
 }
 
-func (lw *ListWatch) watch() {
+func (lw *ListWatch) watch() { lw.startWatch(false) }
+
+// startWatch watches from the last resource version, or, as a streaming
+// list, from the current state with every object sent first.
+func (lw *ListWatch) startWatch(initial bool) {
 	lw.client.throttle(false, func() {
 		lw.mu.Lock()
 		if lw.stopped {
 			lw.mu.Unlock()
 			return
 		}
-		timeout := minWatchTimeout + rand.N(minWatchTimeout)
+		least := minWatchTimeout
+		if lw.MinTimeout > 0 {
+			least = lw.MinTimeout
+		}
+		timeout := least + rand.N(least)
 		q := lw.query("watch", "true", "resourceVersion", lw.rv, "allowWatchBookmarks", "true",
 			"timeoutSeconds", strconv.Itoa(int(timeout.Seconds())))
+		if initial {
+			q.Set("resourceVersion", "")
+			q.Set("sendInitialEvents", "true")
+			q.Set("resourceVersionMatch", string(metav1.ResourceVersionMatchNotOlderThan))
+		}
 		lw.mu.Unlock()
-		wh := &watchHandler{lw: lw, started: time.Now()}
+		wh := &watchHandler{lw: lw, started: time.Now(), initial: initial}
 		stream, err := lw.client.start(Call{Verb: "WATCH", Path: lw.path, Query: q}, wh)
 		if err != nil {
 			lw.retry(fmt.Errorf("watching %s: %w", lw.path, err), lw.watch)
@@ -187,6 +224,10 @@ type watchHandler struct {
 	started time.Time
 	status  int
 	frames  frameReader
+	// initial: a streaming list whose objects are gathered until the
+	// initial-events-end bookmark, then handed over as one Replace.
+	initial bool
+	items   []runtime.Object
 	errBody []byte
 	expired bool
 	err     error
@@ -246,7 +287,17 @@ func (w *watchHandler) event(frame []byte) bool {
 			return false
 		}
 	}
-	if t != watch.Bookmark {
+	switch {
+	case w.initial && t == watch.Bookmark:
+		if acc, err := meta.Accessor(obj); err == nil && acc.GetAnnotations()[initialEventsEnd] == "true" {
+			w.initial = false
+			items := w.items
+			w.items = nil
+			lw.h.Replace(items)
+		}
+	case w.initial:
+		w.items = append(w.items, obj)
+	case t != watch.Bookmark:
 		lw.h.Event(t, obj)
 	}
 	return true
@@ -261,15 +312,36 @@ func (w *watchHandler) Close(err error) {
 	switch {
 	case w.expired || w.status == http.StatusGone:
 		// Our resource version is too old: start over from a fresh list.
-		lw.retry(fmt.Errorf("watch of %s expired; re-listing", lw.path), lw.list)
+		lw.retry(fmt.Errorf("watch of %s expired; re-listing", lw.path), lw.resync)
 	case w.err != nil:
-		lw.retry(w.err, lw.list)
-	case err != nil:
-		lw.retry(fmt.Errorf("watch of %s: %w", lw.path, err), lw.watch)
-	case w.status != http.StatusOK:
-		lw.retry(fmt.Errorf("watch of %s: HTTP %d: %s", lw.path, w.status, lw.client.Codec.statusMessage(w.errBody)), lw.watch)
+		lw.retry(w.err, lw.resync)
+	case w.initial && w.status >= 400 && w.status < 500:
+		// The server does not do streaming lists: list, as client-go does.
+		lw.mu.Lock()
+		lw.noWatchList = true
+		lw.mu.Unlock()
+		lw.retry(fmt.Errorf("streaming list of %s refused (HTTP %d: %s); listing instead", lw.path, w.status, lw.client.Codec.statusMessage(w.errBody)), lw.list)
+	case err != nil, w.status != http.StatusOK:
+		lw.retry(w.closeError(err), w.restart())
 	default:
-		// The server's timeout ended the watch: carry on where it stopped.
-		lw.watch()
+		// The server's timeout ended the watch: carry on where it stopped,
+		// or start over if it ended before the initial events did.
+		w.restart()()
 	}
+}
+
+func (w *watchHandler) closeError(err error) error {
+	if err != nil {
+		return fmt.Errorf("watch of %s: %w", w.lw.path, err)
+	}
+	return fmt.Errorf("watch of %s: HTTP %d: %s", w.lw.path, w.status, w.lw.client.Codec.statusMessage(w.errBody))
+}
+
+// restart is what follows a watch that ended: a streaming list cut short
+// starts over; a watch resumes from its last resource version.
+func (w *watchHandler) restart() func() {
+	if w.initial {
+		return w.lw.resync
+	}
+	return w.lw.watch
 }
