@@ -190,3 +190,20 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkRequestMix reports the request mix of full-fidelity nodes per
+// row of docs/fidelity.md, and the totals per pod start and deletion.
+func BenchmarkRequestMix(b *testing.B) {
+	const nodes, pods = 100, 500
+	b.Run(fmt.Sprintf("nodes=%d/pods=%d", nodes, pods), func(b *testing.B) {
+		for range b.N {
+			run := measureMix(b, nodes, pods, 6*time.Minute)
+			for _, r := range run.check(b) {
+				unit := strings.ReplaceAll(strings.ReplaceAll(r.Phase+": "+r.Request, " ", "_"), ",", "")
+				b.ReportMetric(r.Got, unit)
+			}
+			b.ReportMetric(perPod(run.start, pods), "requests/pod-start")
+			b.ReportMetric(perPod(run.delete, pods), "requests/pod-delete")
+		}
+	})
+}

@@ -71,6 +71,11 @@ type NodeConfig struct {
 	Zones                         []string
 	// Images are reported as present on the node; pulling them is free.
 	Images []string
+	// StatusImages is how many images the node lists in its status: Images
+	// first, then stand-ins up to this count. A real node lists up to 50,
+	// which makes its Node object 5-15 KB; the size is load on the API
+	// server and on every watcher of nodes.
+	StatusImages int
 
 	SandboxLatency Latency // creating the pod sandbox and its network
 	PullLatency    Latency // pulling an image not on the node
@@ -88,6 +93,34 @@ type NodeConfig struct {
 
 	// KubeletVersion is reported in the node's status.
 	KubeletVersion string
+
+	// Fidelity says how much of a real kubelet's API traffic the nodes
+	// make: all of it, or only the lean core (see Fidelity).
+	Fidelity Fidelity
+}
+
+// Fidelity is how closely hollow nodes copy a real node's API traffic.
+type Fidelity string
+
+const (
+	// FidelityFull makes every request kubelet and kube-proxy v1.36 make:
+	// a GET before each pod status patch, events, service-account tokens,
+	// per-object ConfigMap and Secret watches, the node-level watches and
+	// the registration steps (docs/fidelity.md lists them).
+	FidelityFull Fidelity = "full"
+	// FidelityLean keeps only registration, leases, node status, the pod,
+	// node and service watches and pod status patches: cheaper nodes and
+	// about half the per-pod load of real ones.
+	FidelityLean Fidelity = "lean"
+)
+
+// ParseFidelity checks a fidelity name.
+func ParseFidelity(s string) (Fidelity, error) {
+	switch f := Fidelity(s); f {
+	case FidelityFull, FidelityLean:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown fidelity %q (want %s or %s)", s, FidelityFull, FidelityLean)
 }
 
 // DefaultNodeConfig is a 4-core, 16 GiB node with a fast runtime.
@@ -101,6 +134,7 @@ func DefaultNodeConfig() NodeConfig {
 		Region:             "hollow-region",
 		Zones:              []string{"hollow-zone-a", "hollow-zone-b", "hollow-zone-c"},
 		Images:             []string{"registry.k8s.io/pause:3.10"},
+		StatusImages:       25,
 		SandboxLatency:     uniform{50 * time.Millisecond, 150 * time.Millisecond},
 		PullLatency:        uniform{500 * time.Millisecond, 2 * time.Second},
 		StartLatency:       uniform{20 * time.Millisecond, 60 * time.Millisecond},
@@ -109,6 +143,7 @@ func DefaultNodeConfig() NodeConfig {
 		JobRunTime:         constant(5 * time.Second),
 		FaultyNodeFraction: 1,
 		KubeletVersion:     "v1.36.3",
+		Fidelity:           FidelityFull,
 	}
 }
 

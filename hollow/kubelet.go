@@ -10,7 +10,6 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"net/netip"
-	"net/url"
 	"sync"
 	"time"
 
@@ -49,28 +48,46 @@ type Kubelet struct {
 	index  int
 	ip     string
 	client *kubeapi.Client
+	// events posts through its own rate limit, as the kubelet's event
+	// recorder does; nil when the fidelity is lean.
+	events *kubeapi.Client
 
-	mu         sync.Mutex
-	uid        types.UID
-	podCIDR    netip.Prefix
-	ips        ipAllocator
-	pods       map[types.UID]*pod
-	waiting    []*pod // admitted before the pod CIDR was known
-	leaseRV    string
-	leaseOK    bool
+	mu      sync.Mutex
+	uid     types.UID
+	podCIDR netip.Prefix
+	ips     ipAllocator
+	pods    map[types.UID]*pod
+	waiting []*pod // admitted before the pod CIDR was known
+	leaseRV string
+	leaseOK bool
+	// leaseRead: the lease was read since the node (re)started, as the
+	// lease controller's ensureLease does before creating it.
+	leaseRead  bool
 	lastReport time.Time
-	// conditionsSince is when the node's conditions last changed: they are
-	// healthy from registration on, so it never moves after that.
+	// reportDelay shifts the next periodic status report after a change.
+	reportDelay time.Duration
+	// conditionsSince is when the node's pressure conditions last changed:
+	// they are healthy from registration on, so it never moves after that.
 	conditionsSince time.Time
-	timers          [3]*time.Timer // lease, status, pod CIDR fallback
-	watches         []*kubeapi.ListWatch
-	registered      bool
-	stopped         bool
-	readyCounted    bool
+	// ready is the Ready condition, true since readySince.
+	ready        bool
+	readySince   time.Time
+	timers       [4]*time.Timer // lease, status, pod CIDR fallback, ready
+	watches      []*kubeapi.ListWatch
+	registered   bool
+	stopped      bool
+	readyCounted bool
+
+	// The status manager's queue: one pod's sync at a time.
+	statusQueue []*pod
+	statusBusy  bool
+	// ConfigMaps and Secrets watched for the pods that use them.
+	objectWatches map[objectRef]*objectWatch
 }
 
-func newKubelet(e *env, name string, index int, client *kubeapi.Client) *Kubelet {
-	return &Kubelet{env: e, name: name, index: index, ip: nodeIP(index), client: client, pods: map[types.UID]*pod{}}
+func newKubelet(e *env, name string, index int, client, events *kubeapi.Client) *Kubelet {
+	return &Kubelet{env: e, name: name, index: index, ip: nodeIP(index), client: client, events: events,
+		pods: map[types.UID]*pod{}, objectWatches: map[objectRef]*objectWatch{}}
 }
 
 // nodeIP gives node index an address in 127.0.0.0/8. Nothing listens
@@ -84,9 +101,19 @@ func nodeIP(index int) string {
 // register creates the Node (or adopts an existing one) and starts the
 // node's heartbeats and watches. It returns once the Node exists.
 func (k *Kubelet) register(ctx context.Context) error {
-	body, err := k.env.codec.Encode(k.nodeObject(time.Now()), corev1.SchemeGroupVersion)
+	full := k.env.cfg.Fidelity == FidelityFull
+	k.mu.Lock()
+	// A starting kubelet registers NotReady; the lean one skips that step.
+	k.ready, k.readySince, k.leaseRead = !full, time.Now(), !full
+	node := k.nodeObject(time.Now())
+	k.mu.Unlock()
+	body, err := k.env.codec.Encode(node, corev1.SchemeGroupVersion)
 	if err != nil {
 		return fmt.Errorf("encoding node %s: %w", k.name, err)
+	}
+	if full {
+		// The CSI plugin's start-up looks for the Node before it exists.
+		k.call(ctx, kubeapi.Call{Verb: "GET", Path: "/api/v1/nodes/" + k.name})
 	}
 	resp := k.call(ctx, kubeapi.Call{Verb: "POST", Path: "/api/v1/nodes", ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true})
 	if kubeapi.IsStatus(resp.Err, 409) {
@@ -112,7 +139,11 @@ func (k *Kubelet) register(ctx context.Context) error {
 	k.setPodCIDR(node.Spec.PodCIDR)
 	k.registered = true
 	k.lastReport = time.Now()
+	k.reportDelay = statusReportDelay()
 	k.env.metrics.nodesRegistered.Inc()
+	if full {
+		k.startupRequests()
+	}
 	k.renewLeaseLocked()
 	k.timers[1] = time.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
 	if !k.podCIDR.IsValid() {
@@ -139,9 +170,6 @@ func jittered(d time.Duration) time.Duration {
 }
 
 func (k *Kubelet) nodeObject(now time.Time) *corev1.Node {
-	if k.conditionsSince.IsZero() {
-		k.conditionsSince = now
-	}
 	cfg := k.env.cfg
 	zone := cfg.Zones[k.index%len(cfg.Zones)]
 	node := &corev1.Node{
@@ -187,15 +215,27 @@ func (k *Kubelet) nodeStatus(now time.Time) corev1.NodeStatus {
 	storage.Set(storage.Value() / 10 * 9)
 	allocatable[corev1.ResourceEphemeralStorage] = storage
 
-	images := make([]corev1.ContainerImage, 0, len(cfg.Images))
+	images := make([]corev1.ContainerImage, 0, max(len(cfg.Images), cfg.StatusImages))
 	for _, im := range cfg.Images {
-		images = append(images, corev1.ContainerImage{Names: []string{imageID(im), im}, SizeBytes: 300_000 + int64(len(im))*1000})
+		images = append(images, corev1.ContainerImage{Names: []string{imageID(im), im}, SizeBytes: imageSize(im)})
+	}
+	for i := len(images); i < cfg.StatusImages; i++ {
+		im := fmt.Sprintf("registry.hollowmark.invalid/node-image-%02d:v1.%d.0", i, i)
+		images = append(images, corev1.ContainerImage{Names: []string{imageID(im), im}, SizeBytes: imageSize(im)})
 	}
 	ids := stableID(k.name)
 	return corev1.NodeStatus{
 		Capacity:    capacity,
 		Allocatable: allocatable,
-		Conditions:  nodeConditions(now, k.conditionsSince),
+		Conditions:  k.nodeConditions(now),
+		RuntimeHandlers: []corev1.NodeRuntimeHandler{
+			{Name: "", Features: &corev1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: ptr.To(true), UserNamespaces: ptr.To(true)}},
+			{Name: "runc", Features: &corev1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: ptr.To(true), UserNamespaces: ptr.To(true)}},
+		},
+		Features: &corev1.NodeFeatures{SupplementalGroupsPolicy: ptr.To(true)},
+		// What a v1.36 kubelet declares with its default feature gates.
+		DeclaredFeatures: []string{"ExtendWebSocketsToKubelet", "InPlacePodLevelResourcesVerticalScaling",
+			"InPlacePodVerticalScalingInitContainers", "RestartAllContainersOnContainerExits"},
 		Addresses: []corev1.NodeAddress{
 			{Type: corev1.NodeInternalIP, Address: k.ip},
 			{Type: corev1.NodeHostName, Address: k.name},
@@ -216,18 +256,28 @@ func (k *Kubelet) nodeStatus(now time.Time) corev1.NodeStatus {
 	}
 }
 
-// nodeConditions is a healthy node's conditions, heartbeat now, unchanged
-// since the given time.
-func nodeConditions(now, since time.Time) []corev1.NodeCondition {
-	heartbeat, transition := metav1.NewTime(now), metav1.NewTime(since)
-	cond := func(typ corev1.NodeConditionType, status corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {
-		return corev1.NodeCondition{Type: typ, Status: status, Reason: reason, Message: msg, LastHeartbeatTime: heartbeat, LastTransitionTime: transition}
+// imageSize is a made-up but stable size for an image.
+func imageSize(image string) int64 { return 300_000 + int64(hash32(image)%100_000)*1000 }
+
+// nodeConditions are the node's conditions with their heartbeat now: no
+// pressure since registration, and Ready once the runtime is up.
+func (k *Kubelet) nodeConditions(now time.Time) []corev1.NodeCondition {
+	if k.conditionsSince.IsZero() {
+		k.conditionsSince = now
+	}
+	heartbeat := metav1.NewTime(now)
+	cond := func(typ corev1.NodeConditionType, status corev1.ConditionStatus, since time.Time, reason, msg string) corev1.NodeCondition {
+		return corev1.NodeCondition{Type: typ, Status: status, Reason: reason, Message: msg, LastHeartbeatTime: heartbeat, LastTransitionTime: metav1.NewTime(since)}
+	}
+	ready := cond(corev1.NodeReady, corev1.ConditionTrue, k.readySince, "KubeletReady", "kubelet is posting ready status")
+	if !k.ready {
+		ready = cond(corev1.NodeReady, corev1.ConditionFalse, k.readySince, "KubeletNotReady", "container runtime status check may not have completed yet")
 	}
 	return []corev1.NodeCondition{
-		cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-		cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-		cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-		cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
+		cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, k.conditionsSince, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+		cond(corev1.NodeDiskPressure, corev1.ConditionFalse, k.conditionsSince, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+		cond(corev1.NodePIDPressure, corev1.ConditionFalse, k.conditionsSince, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+		ready,
 	}
 }
 
@@ -260,6 +310,11 @@ func (k *Kubelet) renewLeaseLocked() {
 	body, err := k.env.codec.Encode(lease, coordinationv1.SchemeGroupVersion)
 	if err != nil {
 		k.env.log.Error("encoding lease", zap.String("node", k.name), zap.Error(err))
+		return
+	}
+	if !k.leaseRead {
+		k.client.Do(kubeapi.Call{Verb: "GET", Unthrottled: true,
+			Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + k.name}, k.leaseGot)
 		return
 	}
 	call := kubeapi.Call{Verb: "PUT", Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + k.name,
@@ -296,7 +351,7 @@ func (k *Kubelet) leaseDone(resp kubeapi.Response) {
 		k.leaseRV = ""
 		if kubeapi.IsStatus(resp.Err, 409) {
 			k.client.Do(kubeapi.Call{Verb: "GET", Unthrottled: true,
-				Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + k.name}, k.leaseRead)
+				Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + k.name}, k.leaseGot)
 			return
 		}
 		next = 0
@@ -307,9 +362,21 @@ func (k *Kubelet) leaseDone(resp kubeapi.Response) {
 	k.timers[0] = time.AfterFunc(next, k.renewLease)
 }
 
-func (k *Kubelet) leaseRead(resp kubeapi.Response) {
+func (k *Kubelet) leaseGot(resp kubeapi.Response) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if kubeapi.IsStatus(resp.Err, 404) && !k.leaseRead && k.env.cfg.Fidelity == FidelityFull {
+		// The lease is created owned by the Node, whose UID the lease
+		// controller reads first.
+		k.leaseRead = true
+		k.client.Do(kubeapi.Call{Verb: "GET", Path: "/api/v1/nodes/" + k.name, Unthrottled: true}, func(kubeapi.Response) {
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			k.renewLeaseLocked()
+		})
+		return
+	}
+	k.leaseRead = true
 	if resp.Err == nil {
 		if obj, err := k.env.codec.Decode(resp.Body); err == nil {
 			if l, ok := obj.(*coordinationv1.Lease); ok {
@@ -335,19 +402,26 @@ func (k *Kubelet) statusTick() {
 	if k.stopped {
 		return
 	}
-	if time.Since(k.lastReport) >= nodeStatusReportPeriod {
-		k.reportStatusLocked()
+	if time.Since(k.lastReport) >= nodeStatusReportPeriod+k.reportDelay {
+		k.reportStatusLocked(false)
 	}
 	k.timers[1] = time.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
 }
 
-func (k *Kubelet) reportStatusLocked() {
-	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": nodeConditions(time.Now(), k.conditionsSince)}})
+// reportStatusLocked patches the node's conditions. After a change the
+// next periodic report shifts by a random delay; after a periodic one it
+// does not.
+func (k *Kubelet) reportStatusLocked(changed bool) {
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": k.nodeConditions(time.Now())}})
 	if err != nil {
 		k.env.log.Error("encoding node status", zap.Error(err))
 		return
 	}
 	k.lastReport = time.Now()
+	k.reportDelay = 0
+	if changed {
+		k.reportDelay = statusReportDelay()
+	}
 	k.client.Do(kubeapi.Call{Verb: "PATCH", Path: "/api/v1/nodes/" + k.name + "/status",
 		ContentType: strategicMergePatch, Body: patch, Unthrottled: true}, func(resp kubeapi.Response) {
 		k.mu.Lock()
@@ -391,14 +465,9 @@ func (k *Kubelet) reRegisterLocked() {
 		})
 }
 
-// startWatchesLocked opens the kubelet's own watches: its pods, its Node,
-// and all Services (the kubelet needs them for pods' environment).
+// startWatchesLocked opens the kubelet's node-level watches.
 func (k *Kubelet) startWatchesLocked() {
-	k.watches = []*kubeapi.ListWatch{
-		k.client.NewListWatch("/api/v1/pods", url.Values{"fieldSelector": {"spec.nodeName=" + k.name}}, podHandler{k}),
-		k.client.NewListWatch("/api/v1/nodes", url.Values{"fieldSelector": {"metadata.name=" + k.name}}, nodeHandler{k}),
-		k.client.NewListWatch("/api/v1/services", nil, countingHandler{k.env.metrics, "kubelet"}),
-	}
+	k.watches = k.nodeWatches()
 	for _, w := range k.watches {
 		w.Start()
 	}
@@ -420,8 +489,12 @@ func (k *Kubelet) stop() {
 	}
 	for _, p := range k.pods {
 		p.stopTimer()
+		p.stopTokenRefresh()
 	}
 	watches := k.watches
+	for _, w := range k.objectWatches {
+		watches = append(watches, w.lw)
+	}
 	registered, ready := k.registered, k.readyCounted
 	k.mu.Unlock()
 	for _, w := range watches {

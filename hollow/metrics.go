@@ -17,6 +17,11 @@ type Metrics struct {
 	requests        *prometheus.HistogramVec
 	netProgramming  prometheus.Histogram
 	watchFailures   *prometheus.CounterVec
+	events          *prometheus.CounterVec
+	tokens          *prometheus.CounterVec
+	// watchesClosedImmutable counts ConfigMap and Secret watches closed
+	// because the object is immutable.
+	watchesClosedImmutable prometheus.Counter
 }
 
 // NewMetrics registers the pool's metrics, and Go runtime and process
@@ -47,6 +52,13 @@ func NewMetrics() *Metrics {
 			Name: "hollowmark_watch_retries_total", Help: "List-watch retries, by component."},
 			[]string{"component"}),
 	}
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hollowmark_events_total", Help: "Events posted by hollow kubelets and proxies, by result."}, []string{"result"})
+	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hollowmark_token_requests_total", Help: "Service-account token requests of hollow kubelets, by result."}, []string{"result"})
+	m.watchesClosedImmutable = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hollowmark_object_watches_closed_immutable_total", Help: "ConfigMap and Secret watches closed because the object is immutable."})
+	m.Registry.MustRegister(m.events, m.tokens, m.watchesClosedImmutable)
 	m.Registry.MustRegister(m.nodesRegistered, m.nodesReady, m.heartbeats, m.podTransitions, m.requests,
 		m.netProgramming, m.watchFailures,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))

@@ -1,23 +1,15 @@
 package hollow
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
-
-	"github.com/hollowmark/hollowmark/internal/kubeapi"
 )
 
 type containerPhase uint8
@@ -39,7 +31,12 @@ type container struct {
 	restarts        int32
 	ready           bool
 	created         bool // has a container ID and image ID
+	isInit          bool
 	last            *corev1.ContainerStateTerminated
+	// From the spec, for the status: the kubelet reports mounts and
+	// resources back.
+	mounts    []corev1.VolumeMountStatus
+	resources *corev1.ResourceRequirements
 }
 
 // Pod conditions the kubelet owns, in the order it reports them.
@@ -81,12 +78,29 @@ type pod struct {
 	timer *time.Timer
 	epoch int // invalidates timers that fired while being stopped
 
-	deleting, terminated, deleteSent, gone bool
+	// deleting: the pod has a deletion timestamp; terminated: its
+	// containers are gone (the kubelet's "pod is finished").
+	deleting, terminated, gone bool
 
-	// status manager: version counts changes, inFlight is a PATCH under way,
-	// runningVersion is the first version that reported Running.
-	version, runningVersion int
-	inFlight                bool
+	// status manager: version counts changes, syncedVersion is the last on
+	// the server, runningVersion the first that reported Running; queued
+	// means waiting for the node's status sync; lastSent is what the lean
+	// kubelet last sent (the full one reads the server's status instead).
+	version, syncedVersion, runningVersion int
+	queued                                 bool
+	lastSent                               []byte
+	// asOnServer: the pod finished before this kubelet knew it, so its
+	// status is the server's, not ours.
+	asOnServer bool
+
+	// What mounting needs: the ConfigMaps and Secrets it refers to, its
+	// projected service-account tokens and their refresh timers.
+	objects        []objectRef
+	tokens         []tokenSource
+	tokenGot       []bool
+	tokenRefresh   []*time.Timer
+	serviceAccount string
+	mountsPending  int
 
 	probes   PodProbes
 	recorded bool
@@ -124,83 +138,6 @@ func (k *Kubelet) after(p *pod, d time.Duration, step func(now time.Time)) {
 
 func (k *Kubelet) transition(to string) { k.env.metrics.podTransitions.WithLabelValues(to).Inc() }
 
-// podHandler feeds the kubelet's pod watch into the fake runtime.
-type podHandler struct{ k *Kubelet }
-
-func (h podHandler) Replace(items []runtime.Object) {
-	k := h.k
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	listed := make(map[types.UID]bool, len(items))
-	for _, it := range items {
-		if p, ok := it.(*corev1.Pod); ok {
-			listed[p.UID] = true
-			k.onPod(p)
-		}
-	}
-	for uid, p := range k.pods {
-		if !listed[uid] {
-			k.forget(p)
-		}
-	}
-}
-
-func (h podHandler) Event(t watch.EventType, obj runtime.Object) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	k := h.k
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if t == watch.Deleted {
-		if known := k.pods[p.UID]; known != nil {
-			k.forget(known)
-		}
-		return
-	}
-	k.onPod(p)
-}
-
-func (h podHandler) Failed(err error) {
-	h.k.env.metrics.watchFailures.WithLabelValues("kubelet").Inc()
-	h.k.env.log.Debug("pod watch retrying", zap.String("node", h.k.name), zap.Error(err))
-}
-
-// onPod handles an added or changed pod. Callers hold k.mu.
-func (k *Kubelet) onPod(obj *corev1.Pod) {
-	if k.stopped {
-		return
-	}
-	if p := k.pods[obj.UID]; p != nil {
-		p.generation = obj.Generation
-		if obj.DeletionTimestamp != nil {
-			k.terminate(p, obj)
-		}
-		return
-	}
-	if obj.Status.Phase == corev1.PodSucceeded || obj.Status.Phase == corev1.PodFailed {
-		if obj.DeletionTimestamp != nil {
-			p := k.newPod(obj)
-			p.terminated = true
-			k.pods[p.uid] = p
-			k.deletePod(p)
-		}
-		return
-	}
-	p := k.newPod(obj)
-	k.pods[p.uid] = p
-	if obj.DeletionTimestamp != nil {
-		p.terminated = true
-		k.deletePod(p)
-		return
-	}
-	if k.adopt(p, obj) {
-		return
-	}
-	k.admit(p, time.Now())
-}
-
 func (k *Kubelet) newPod(obj *corev1.Pod) *pod {
 	p := &pod{
 		uid: obj.UID, namespace: obj.Namespace, name: obj.Name, generation: obj.Generation,
@@ -214,10 +151,18 @@ func (k *Kubelet) newPod(obj *corev1.Pod) *pod {
 		p.grace = time.Duration(*obj.DeletionGracePeriodSeconds) * time.Second
 	}
 	for _, c := range obj.Spec.InitContainers {
-		p.init = append(p.init, container{name: c.Name, image: c.Image})
+		p.init = append(p.init, newContainer(&c, true))
 	}
 	for _, c := range obj.Spec.Containers {
-		p.main = append(p.main, container{name: c.Name, image: c.Image})
+		p.main = append(p.main, newContainer(&c, false))
+	}
+	if k.env.cfg.Fidelity == FidelityFull {
+		p.objects, p.tokens = volumeRefs(obj)
+		p.tokenGot = make([]bool, len(p.tokens))
+		p.serviceAccount = obj.Spec.ServiceAccountName
+		if p.serviceAccount == "" {
+			p.serviceAccount = "default"
+		}
 	}
 	fault, err := k.env.cfg.faultFor(k.index, podSetting(obj, FaultKey))
 	if err != nil {
@@ -235,6 +180,21 @@ func (k *Kubelet) newPod(obj *corev1.Pod) *pod {
 	}
 	p.probes = PodProbes{UID: string(obj.UID), Namespace: obj.Namespace, Name: obj.Name, Node: k.name}
 	return p
+}
+
+func newContainer(spec *corev1.Container, isInit bool) container {
+	c := container{name: spec.Name, image: spec.Image, isInit: isInit}
+	for _, m := range spec.VolumeMounts {
+		st := corev1.VolumeMountStatus{Name: m.Name, MountPath: m.MountPath, ReadOnly: m.ReadOnly}
+		if m.ReadOnly {
+			st.RecursiveReadOnly = ptr.To(corev1.RecursiveReadOnlyDisabled)
+		}
+		c.mounts = append(c.mounts, st)
+	}
+	if len(spec.Resources.Requests) > 0 || len(spec.Resources.Limits) > 0 {
+		c.resources = spec.Resources.DeepCopy()
+	}
+	return c
 }
 
 // podSetting reads a hollowmark setting from the pod's annotations, or
@@ -304,11 +264,7 @@ func (k *Kubelet) admit(p *pod, now time.Time) {
 	}
 	k.transition("seen")
 	k.syncStatus(p)
-	if !p.hostNetwork && !k.podCIDR.IsValid() {
-		k.waiting = append(k.waiting, p)
-		return
-	}
-	k.createSandbox(p)
+	k.mountVolumes(p)
 }
 
 func (k *Kubelet) createSandbox(p *pod) {
@@ -330,6 +286,8 @@ func (k *Kubelet) sandboxReady(p *pod, now time.Time) {
 	p.probes.SandboxReady = now
 	p.setCond(condReadyToStart, true, now)
 	k.transition("sandbox-ready")
+	// The kubelet's next sync, on the sandbox's PLEG event, reports it.
+	k.syncStatus(p)
 	if len(p.init) > 0 {
 		k.runInit(p, 0)
 		return
@@ -350,8 +308,10 @@ func (k *Kubelet) pullTime(c *container) time.Duration {
 func (k *Kubelet) runInit(p *pod, i int) {
 	c := &p.init[i]
 	cfg := k.env.cfg
-	k.after(p, k.pullTime(c)+cfg.StartLatency.Sample(), func(now time.Time) {
+	pull := k.pullTime(c)
+	k.after(p, pull+cfg.StartLatency.Sample(), func(now time.Time) {
 		c.phase, c.created, c.startedAt, c.reason = running, true, now, ""
+		k.containerEvents(p, c, pull)
 		k.after(p, cfg.StartLatency.Sample(), func(now time.Time) {
 			c.phase, c.finishedAt, c.reason, c.exitCode = terminated, now, "Completed", 0
 			k.transition("init-completed")
@@ -380,8 +340,10 @@ func (k *Kubelet) startContainers(p *pod, now time.Time) {
 	}
 	var offset time.Duration
 	starts := make([]time.Duration, len(p.main))
+	pulls := make([]time.Duration, len(p.main))
 	for i := range p.main {
-		offset += k.pullTime(&p.main[i]) + cfg.StartLatency.Sample()
+		pulls[i] = k.pullTime(&p.main[i])
+		offset += pulls[i] + cfg.StartLatency.Sample()
 		starts[i] = offset
 	}
 	k.after(p, offset, func(done time.Time) {
@@ -391,6 +353,7 @@ func (k *Kubelet) startContainers(p *pod, now time.Time) {
 			c.phase, c.created, c.startedAt, c.reason, c.message = running, true, at, "", ""
 			c.ready = p.fault != FaultNeverReady
 			p.probes.Containers = append(p.probes.Containers, ContainerProbe{Name: c.name, Started: at})
+			k.containerEvents(p, c, pulls[i])
 		}
 		k.running(p, done)
 	})
@@ -530,33 +493,55 @@ func (k *Kubelet) terminate(p *pod, obj *corev1.Pod) {
 	if p.phase == corev1.PodSucceeded || p.phase == corev1.PodFailed {
 		p.stopTimer()
 		p.terminated = true
-		k.deletePod(p)
+		k.syncStatus(p)
 		return
+	}
+	for i := range p.main {
+		if c := &p.main[i]; c.phase == running {
+			k.event(podTarget(p, c), corev1.EventTypeNormal, "Killing", "Stopping container "+c.name)
+		}
 	}
 	stop := min(k.env.cfg.StopLatency.Sample(), p.grace)
 	k.after(p, stop, func(now time.Time) {
-		failed := false
 		for i := range p.main {
 			c := &p.main[i]
 			if c.phase == running {
 				c.phase, c.exitCode, c.reason, c.finishedAt = terminated, 0, "Completed", now
 			}
 			c.ready = false
-			failed = failed || c.phase != terminated || c.exitCode != 0
-		}
-		// A pod whose containers were stopped by deletion ends in a terminal
-		// phase, whatever its restart policy.
-		p.phase = corev1.PodSucceeded
-		if failed {
-			p.phase = corev1.PodFailed
 		}
 		p.setCond(condReadyToStart, false, now)
 		k.updateReadiness(p, now)
-		k.releaseIP(p)
-		p.terminated = true
 		k.transition("terminated")
+		// The phase stays until the pod is cleaned up: the kubelet's
+		// SyncTerminatingPod reports the stopped containers, then
+		// SyncTerminatedPod, once the volumes are down, the terminal phase.
 		k.syncStatus(p)
+		k.after(p, volumeTeardown, func(time.Time) { k.finishTermination(p) })
 	})
+}
+
+// volumeTeardown is how long after its containers stop a pod's volumes are
+// unmounted: the volume manager's reconciler runs every 100 ms.
+const volumeTeardown = 100 * time.Millisecond
+
+// finishTermination reports a deleted pod's terminal phase; its status
+// sync then deletes it.
+func (k *Kubelet) finishTermination(p *pod) {
+	failed := false
+	for _, c := range p.main {
+		failed = failed || c.phase != terminated || c.exitCode != 0
+	}
+	// A pod whose containers were stopped by deletion ends in a terminal
+	// phase, whatever its restart policy.
+	p.phase = corev1.PodSucceeded
+	if failed {
+		p.phase = corev1.PodFailed
+	}
+	k.releaseIP(p)
+	p.stopTokenRefresh()
+	p.terminated = true
+	k.syncStatus(p)
 }
 
 func (k *Kubelet) releaseIP(p *pod) {
@@ -570,6 +555,8 @@ func (k *Kubelet) releaseIP(p *pod) {
 func (k *Kubelet) forget(p *pod) {
 	p.gone = true
 	p.stopTimer()
+	p.stopTokenRefresh()
+	k.unregisterObjects(p)
 	k.releaseIP(p)
 	k.recordProbes(p)
 	delete(k.pods, p.uid)
@@ -581,185 +568,4 @@ func (k *Kubelet) recordProbes(p *pod) {
 	}
 	p.recorded = true
 	k.env.probes.Record(p.probes)
-}
-
-// syncStatus is the kubelet's status manager: it reports the pod's latest
-// status, one PATCH at a time per pod, merging changes made meanwhile.
-// Callers hold k.mu.
-func (k *Kubelet) syncStatus(p *pod) {
-	p.version++
-	if !p.inFlight && !p.gone {
-		k.sendStatus(p)
-	}
-}
-
-func (k *Kubelet) sendStatus(p *pod) {
-	body, err := k.statusPatch(p)
-	if err != nil {
-		k.env.log.Error("encoding pod status", zap.String("pod", p.name), zap.Error(err))
-		return
-	}
-	p.inFlight = true
-	version := p.version
-	k.client.Do(kubeapi.Call{Verb: "PATCH", Path: podPath(p) + "/status", ContentType: strategicMergePatch, Body: body},
-		func(resp kubeapi.Response) { k.statusSent(p, version, resp) })
-}
-
-func (k *Kubelet) statusSent(p *pod, version int, resp kubeapi.Response) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	p.inFlight = false
-	if k.stopped || p.gone {
-		return
-	}
-	switch {
-	case resp.Err == nil:
-		if p.runningVersion > 0 && version >= p.runningVersion && p.probes.StatusPosted.IsZero() {
-			p.probes.StatusPosted = time.Now()
-			k.recordProbes(p)
-		}
-	case kubeapi.IsStatus(resp.Err, 404), kubeapi.IsStatus(resp.Err, 409):
-		// The pod is gone or was replaced; its watch event will follow.
-		return
-	default:
-		k.env.log.Debug("pod status update failed; retrying", zap.String("pod", p.namespace+"/"+p.name), zap.Error(resp.Err))
-		time.AfterFunc(time.Second, func() {
-			k.mu.Lock()
-			defer k.mu.Unlock()
-			if !k.stopped && !p.gone && !p.inFlight {
-				k.sendStatus(p)
-			}
-		})
-		return
-	}
-	switch {
-	case p.version != version:
-		k.sendStatus(p)
-	case p.terminated:
-		k.deletePod(p)
-	}
-}
-
-// deletePod removes a pod whose containers have stopped, with grace period
-// zero and a UID precondition, as the kubelet's status manager does.
-func (k *Kubelet) deletePod(p *pod) {
-	if p.deleteSent || p.inFlight {
-		return
-	}
-	p.deleteSent = true
-	body := fmt.Appendf(nil, `{"kind":"DeleteOptions","apiVersion":"v1","gracePeriodSeconds":0,"preconditions":{"uid":%q}}`, p.uid)
-	k.client.Do(kubeapi.Call{Verb: "DELETE", Path: podPath(p), ContentType: kubeapi.ContentTypeJSON, Body: body}, func(resp kubeapi.Response) {
-		if resp.Err == nil || kubeapi.IsStatus(resp.Err, 404) || kubeapi.IsStatus(resp.Err, 409) {
-			k.transition("deleted")
-			return
-		}
-		k.mu.Lock()
-		defer k.mu.Unlock()
-		p.deleteSent = false
-		k.env.log.Debug("pod deletion failed; retrying", zap.String("pod", p.namespace+"/"+p.name), zap.Error(resp.Err))
-		k.after(p, time.Second, func(time.Time) { k.deletePod(p) })
-	})
-}
-
-func podPath(p *pod) string {
-	return "/api/v1/namespaces/" + p.namespace + "/pods/" + p.name
-}
-
-// statusPatch is a strategic merge patch carrying the pod's whole status,
-// guarded by the UID so it cannot land on a pod recreated with the name.
-func (k *Kubelet) statusPatch(p *pod) ([]byte, error) {
-	st := corev1.PodStatus{
-		Phase:              p.phase,
-		HostIP:             k.ip,
-		HostIPs:            []corev1.HostIP{{IP: k.ip}},
-		StartTime:          ptr.To(metav1.NewTime(p.startTime)),
-		ObservedGeneration: p.generation,
-	}
-	if p.ip.IsValid() {
-		st.PodIP = p.ip.String()
-		st.PodIPs = []corev1.PodIP{{IP: st.PodIP}}
-	}
-	for i, t := range condTypes {
-		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, LastTransitionTime: metav1.NewTime(p.conds[i].at), ObservedGeneration: p.generation}
-		if p.conds[i].ok {
-			c.Status = corev1.ConditionTrue
-		} else {
-			c.Reason, c.Message = p.condReason(i)
-		}
-		st.Conditions = append(st.Conditions, c)
-	}
-	for i := range p.init {
-		st.InitContainerStatuses = append(st.InitContainerStatuses, containerStatus(p, &p.init[i]))
-	}
-	for i := range p.main {
-		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(p, &p.main[i]))
-	}
-	return json.Marshal(struct {
-		Metadata struct {
-			UID types.UID `json:"uid"`
-		} `json:"metadata"`
-		Status corev1.PodStatus `json:"status"`
-	}{Metadata: struct {
-		UID types.UID `json:"uid"`
-	}{UID: p.uid}, Status: st})
-}
-
-func (p *pod) condReason(i int) (reason, message string) {
-	switch i {
-	case condInitialized:
-		return "ContainersNotInitialized", "containers with incomplete status: [" + names(p.init, func(c *container) bool { return c.phase != terminated }) + "]"
-	case condReady, condContainersReady:
-		if p.phase == corev1.PodSucceeded {
-			return "PodCompleted", ""
-		}
-		return "ContainersNotReady", "containers with unready status: [" + names(p.main, func(c *container) bool { return !c.ready }) + "]"
-	}
-	return "", ""
-}
-
-func names(cs []container, pick func(*container) bool) string {
-	var out []string
-	for i := range cs {
-		if pick(&cs[i]) {
-			out = append(out, cs[i].name)
-		}
-	}
-	return strings.Join(out, " ")
-}
-
-func containerStatus(p *pod, c *container) corev1.ContainerStatus {
-	cs := corev1.ContainerStatus{Name: c.name, Image: c.image, Ready: c.ready, RestartCount: c.restarts}
-	if c.created {
-		cs.ImageID = imageID(c.image)
-		cs.ContainerID = containerID(p, c)
-	}
-	switch c.phase {
-	case waiting:
-		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: c.reason, Message: c.message}
-		cs.Started = ptr.To(false)
-	case running:
-		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.startedAt)}
-		cs.Started = ptr.To(true)
-	case terminated:
-		cs.State.Terminated = &corev1.ContainerStateTerminated{ExitCode: c.exitCode, Reason: c.reason,
-			StartedAt: metav1.NewTime(c.startedAt), FinishedAt: metav1.NewTime(c.finishedAt), ContainerID: cs.ContainerID}
-		cs.Started = ptr.To(false)
-	}
-	if c.last != nil {
-		cs.LastTerminationState.Terminated = c.last
-	}
-	return cs
-}
-
-// imageID is a stable fake digest reference for an image.
-func imageID(image string) string {
-	repo, _, _ := strings.Cut(image, ":")
-	sum := sha256.Sum256([]byte(image))
-	return repo + "@sha256:" + hex.EncodeToString(sum[:])
-}
-
-// containerID names one instance of a container: it changes on restart.
-func containerID(p *pod, c *container) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%s/%d", p.uid, c.name, c.restarts))
-	return "hollow://" + hex.EncodeToString(sum[:])
 }

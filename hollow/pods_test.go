@@ -69,10 +69,19 @@ func condition(p *corev1.Pod, typ corev1.PodConditionType) corev1.ConditionStatu
 }
 
 func TestPodRunsWithTheStatusAKubeletPosts(t *testing.T) {
-	c := startPool(t, "run-", 1, fastConfig())
-	ns := c.namespace(t, "pod-status")
+	for _, fidelity := range []hollow.Fidelity{hollow.FidelityFull, hollow.FidelityLean} {
+		t.Run(string(fidelity), func(t *testing.T) { testPodStatus(t, fidelity) })
+	}
+}
+
+func testPodStatus(t *testing.T, fidelity hollow.Fidelity) {
+	cfg := fastConfig()
+	cfg.Fidelity = fidelity
+	prefix := "run-" + string(fidelity) + "-"
+	c := startPool(t, prefix, 1, cfg)
+	ns := c.namespace(t, "pod-status-"+string(fidelity))
 	ctx := context.Background()
-	p := podOn("full", "run-0", nil)
+	p := podOn("full", prefix+"0", nil)
 	p.Spec.InitContainers = []corev1.Container{{Name: "setup", Image: "registry.k8s.io/pause:3.10"}}
 	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -80,7 +89,7 @@ func TestPodRunsWithTheStatusAKubeletPosts(t *testing.T) {
 	got := c.waitPod(t, ns, "full", "the pod to run", func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodRunning && condition(p, corev1.PodReady) == corev1.ConditionTrue
 	})
-	node, err := c.client.CoreV1().Nodes().Get(ctx, "run-0", metav1.GetOptions{})
+	node, err := c.client.CoreV1().Nodes().Get(ctx, prefix+"0", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +109,13 @@ func TestPodRunsWithTheStatusAKubeletPosts(t *testing.T) {
 			t.Errorf("condition %s = %q", typ, condition(got, typ))
 		}
 	}
+	// The status manager's diff clears what no longer holds: a Ready pod
+	// keeps no "containers with unready status" from when it was not.
+	for _, cond := range st.Conditions {
+		if cond.Reason != "" || cond.Message != "" {
+			t.Errorf("condition %s is %s but still says %q: %q", cond.Type, cond.Status, cond.Reason, cond.Message)
+		}
+	}
 	if len(st.InitContainerStatuses) != 1 || st.InitContainerStatuses[0].State.Terminated == nil ||
 		st.InitContainerStatuses[0].State.Terminated.Reason != "Completed" {
 		t.Errorf("init container statuses %+v", st.InitContainerStatuses)
@@ -114,7 +130,7 @@ func TestPodRunsWithTheStatusAKubeletPosts(t *testing.T) {
 	}
 	waitFor(t, "the pod's probes", 10*time.Second, func(context.Context) (bool, error) { return len(c.probes.All()) == 1, nil })
 	pr := c.probes.All()[0]
-	if pr.Name != "full" || pr.Node != "run-0" || len(pr.Containers) != 2 ||
+	if pr.Name != "full" || pr.Node != prefix+"0" || len(pr.Containers) != 2 ||
 		pr.SandboxReady.Before(pr.Seen) || pr.Running.Before(pr.Containers[1].Started) || pr.StatusPosted.Before(pr.Running) {
 		t.Errorf("probes out of order or incomplete: %+v", pr)
 	}

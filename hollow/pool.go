@@ -192,7 +192,11 @@ func (p *Pool) startNode(ctx context.Context, host string, creds Credentials, cf
 		conns.Cert = &cert
 	}
 	index := cfg.Shard + slot*max(1, cfg.Shards)
-	kubelet := newKubelet(p.env, name, index, p.newClient(conns, creds, kubeletQPS, kubeletBurst, "kubelet"))
+	var events *kubeapi.Client
+	if cfg.Node.Fidelity == FidelityFull {
+		events = p.newClient(conns, creds, eventQPS, eventBurst, "kubelet")
+	}
+	kubelet := newKubelet(p.env, name, index, p.newClient(conns, creds, kubeletQPS, kubeletBurst, "kubelet"), events)
 	proxy := newProxy(p.env, name, p.newClient(proxyConns(), creds, proxyQPS, proxyBurst, "kube-proxy"))
 	// Recorded before registering, so that Stop reaches a node whose
 	// registration failed half way.

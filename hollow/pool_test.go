@@ -69,7 +69,7 @@ func startPool(t *testing.T, prefix string, count int, cfg hollow.NodeConfig) *c
 	return &cluster{cp: cp, client: client, probes: probes, pool: pool}
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
 	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, timeout, true, cond); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
@@ -81,12 +81,19 @@ func TestNodesRegisterAndBecomeReady(t *testing.T) {
 	ctx := context.Background()
 	for i := range 3 {
 		name := fmt.Sprintf("reg-%d", i)
-		node, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
+		// Registered NotReady, as a starting kubelet; Ready once its
+		// runtime is up, about a second later.
+		var node *corev1.Node
+		waitFor(t, name+" Ready", 30*time.Second, func(ctx context.Context) (bool, error) {
+			n, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			node = n
+			return err == nil && nodeReady(n), nil
+		})
+		if _, err := c.client.StorageV1().CSINodes().Get(ctx, name, metav1.GetOptions{}); err != nil {
+			t.Errorf("%s has no CSINode: %v", name, err)
 		}
-		if !nodeReady(node) {
-			t.Errorf("%s not Ready: %+v", name, node.Status.Conditions)
+		if len(node.Status.Images) != hollow.DefaultNodeConfig().StatusImages || len(node.Status.RuntimeHandlers) == 0 {
+			t.Errorf("%s lists %d images, %d runtime handlers", name, len(node.Status.Images), len(node.Status.RuntimeHandlers))
 		}
 		if node.Status.NodeInfo.KubeletVersion != "v1.36.3" || node.Labels["kubernetes.io/hostname"] != name {
 			t.Errorf("%s: kubelet version %q, labels %v", name, node.Status.NodeInfo.KubeletVersion, node.Labels)

@@ -1,23 +1,32 @@
 package hollow
 
 import (
+	"fmt"
 	"net/url"
 	"time"
 
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/hollowmark/hollowmark/internal/kubeapi"
 )
 
-// kube-proxy's defaults: a client rate limit of 5 QPS with bursts of 10, and
-// the label selectors of its Service and EndpointSlice informers.
+// kube-proxy v1.36's defaults: a client rate limit of 5 QPS with bursts of
+// 10, and the selectors of its informers (cmd/kube-proxy/app/server.go):
+// Services without a proxy name and with a cluster IP, EndpointSlices of
+// services that are not headless.
 const (
 	proxyQPS             = 5
 	proxyBurst           = 10
-	proxyServiceSelector = "!service.kubernetes.io/headless,!service.kubernetes.io/service-proxy-name"
-	proxySliceSelector   = "kubernetes.io/service-name,!service.kubernetes.io/headless,!service.kubernetes.io/service-proxy-name"
+	proxyServiceSelector = "!service.kubernetes.io/service-proxy-name"
+	proxyServiceField    = "spec.clusterIP!=None"
+	proxySliceSelector   = "!service.kubernetes.io/headless"
 	lastChangeTrigger    = "endpoints.kubernetes.io/last-change-trigger-time"
 )
 
@@ -34,15 +43,41 @@ func newProxy(e *env, node string, client *kubeapi.Client) *Proxy {
 	return &Proxy{env: e, node: node, client: client}
 }
 
+// start opens the proxy's watches; in full fidelity also its ServiceCIDR
+// watch (the MultiCIDRServiceAllocator is GA) and its Starting event.
 func (p *Proxy) start() {
+	counting := countingHandler{p.env.metrics, "proxy"}
 	p.watches = []*kubeapi.ListWatch{
-		p.client.NewListWatch("/api/v1/services", url.Values{"labelSelector": {proxyServiceSelector}}, countingHandler{p.env.metrics, "proxy"}),
+		p.client.NewListWatch("/api/v1/services", url.Values{"labelSelector": {proxyServiceSelector}, "fieldSelector": {proxyServiceField}}, counting),
 		p.client.NewListWatch("/apis/discovery.k8s.io/v1/endpointslices", url.Values{"labelSelector": {proxySliceSelector}}, sliceHandler{p.env.metrics}),
-		p.client.NewListWatch("/api/v1/nodes", url.Values{"fieldSelector": {"metadata.name=" + p.node}}, countingHandler{p.env.metrics, "proxy"}),
+		p.client.NewListWatch("/api/v1/nodes", url.Values{"fieldSelector": {"metadata.name=" + p.node}}, counting),
+	}
+	if p.env.cfg.Fidelity == FidelityFull {
+		p.watches = append(p.watches, p.client.NewListWatch("/apis/networking.k8s.io/v1/servicecidrs", nil, counting))
+		p.startingEvent()
 	}
 	for _, w := range p.watches {
 		w.Start()
 	}
+}
+
+// startingEvent is the events.k8s.io Event kube-proxy records about its
+// node when it starts.
+func (p *Proxy) startingEvent() {
+	now := time.Now()
+	ev := &eventsv1.Event{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", p.node, now.UnixNano()), Namespace: metav1.NamespaceDefault},
+		EventTime:  metav1.NewMicroTime(now), ReportingController: "kube-proxy", ReportingInstance: "kube-proxy-" + p.node,
+		Action: "StartKubeProxy", Reason: "Starting", Type: corev1.EventTypeNormal,
+		Regarding: corev1.ObjectReference{Kind: "Node", Name: p.node, UID: types.UID(p.node)},
+	}
+	body, err := p.env.codec.Encode(ev, eventsv1.SchemeGroupVersion)
+	if err != nil {
+		p.env.log.Error("encoding event", zap.Error(err))
+		return
+	}
+	p.client.Do(kubeapi.Call{Verb: "POST", Path: "/apis/events.k8s.io/v1/namespaces/default/events", ContentType: kubeapi.ContentTypeProtobuf, Body: body},
+		func(resp kubeapi.Response) { p.env.metrics.events.WithLabelValues(eventResult(resp.Err)).Inc() })
 }
 
 func (p *Proxy) stop() {

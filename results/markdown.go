@@ -20,8 +20,8 @@ func (r *Run) Markdown() string {
 	fmt.Fprintf(&b, "| result | %s |\n", r.outcome(len(r.Checks())))
 	fmt.Fprintf(&b, "| started | %s |\n", r.Started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "| duration | %s |\n", r.Ended.Sub(r.Started).Round(time.Second))
-	fmt.Fprintf(&b, "| cluster | %s, %d nodes (%d hollow nodes started by this run), Kubernetes %s |\n",
-		r.Cluster.Mode, r.Cluster.Nodes, r.Cluster.HollowNodes, r.Cluster.ServerVersion)
+	fmt.Fprintf(&b, "| cluster | %s, %d nodes (%d hollow nodes started by this run%s), Kubernetes %s |\n",
+		r.Cluster.Mode, r.Cluster.Nodes, r.Cluster.HollowNodes, fidelityNote(r.Cluster.HollowFidelity), r.Cluster.ServerVersion)
 	fmt.Fprintf(&b, "| parameters | %s |\n", formatParams(r.Parameters))
 	for _, w := range r.Warnings {
 		fmt.Fprintf(&b, "| warning | %s |\n", strings.ReplaceAll(w, "\n", " "))
@@ -181,4 +181,11 @@ func columns(items []DataItem) (labels, values []string) {
 		return append(out, slices.Sorted(maps.Keys(set))...)
 	}
 	return first(ls, "Metric"), first(vs, "Perc50", "Perc90", "Perc99", "Max")
+}
+
+func fidelityNote(f string) string {
+	if f == "" {
+		return ""
+	}
+	return ", " + f + " fidelity"
 }

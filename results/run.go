@@ -40,6 +40,9 @@ type Cluster struct {
 	ServerVersion string `json:"serverVersion"`
 	Nodes         int    `json:"nodes"`       // Ready nodes when the scenario started
 	HollowNodes   int    `json:"hollowNodes"` // of which this run started
+	// HollowFidelity is how much of a real node's API traffic the hollow
+	// nodes made (full or lean), when this run started any.
+	HollowFidelity string `json:"hollowFidelity,omitempty"`
 }
 
 // Measurement is one measurement's findings and the files that hold them.

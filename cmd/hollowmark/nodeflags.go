@@ -28,6 +28,7 @@ type nodeFlags struct {
 	namePrefix                        string
 	cpu, memory, storage              string
 	maxPods                           int64
+	statusImages                      int
 	images                            []string
 	sandbox, pull, start, stop        string
 	crashAfter, jobRunTime            string
@@ -35,6 +36,7 @@ type nodeFlags struct {
 	faultyFraction                    float64
 	perNodeProxyConns                 bool
 	metricsAddr                       string
+	fidelity                          string
 }
 
 func (f *nodeFlags) register(fs *pflag.FlagSet, countFlag string) {
@@ -48,6 +50,7 @@ func (f *nodeFlags) register(fs *pflag.FlagSet, countFlag string) {
 	fs.StringVar(&f.memory, "node-memory", d.Memory.String(), "memory capacity of each node")
 	fs.StringVar(&f.storage, "node-ephemeral-storage", d.EphemeralStorage.String(), "ephemeral storage of each node")
 	fs.Int64Var(&f.maxPods, "max-pods", d.MaxPods, "pods each node accepts")
+	fs.IntVar(&f.statusImages, "node-status-images", d.StatusImages, "images each node lists in its status (--images first, then stand-ins); real nodes list up to 50")
 	fs.StringSliceVar(&f.images, "images", d.Images, "images present on every node (pulling others takes --pull-latency)")
 	fs.StringVar(&f.sandbox, "sandbox-latency", d.SandboxLatency.String(), "pod sandbox creation time (50ms, uniform:A-B, normal:MEAN,SD, file:PATH)")
 	fs.StringVar(&f.pull, "pull-latency", d.PullLatency.String(), "image pull time for images not on the node")
@@ -57,7 +60,8 @@ func (f *nodeFlags) register(fs *pflag.FlagSet, countFlag string) {
 	fs.StringVar(&f.jobRunTime, "job-run-time", d.JobRunTime.String(), "run time of containers in pods that never restart, unless the pod says "+hollow.RunDurationKey)
 	fs.StringVar(&f.fault, "fault", "", "inject a fault into every pod of the faulty nodes: image-pull-error, crash-loop, oom-kill, never-ready")
 	fs.Float64Var(&f.faultyFraction, "faulty-node-fraction", 1, "fraction of nodes --fault applies to")
-	fs.BoolVar(&f.perNodeProxyConns, "per-node-proxy-connections", false, "give each hollow proxy its own connection instead of a shared pool")
+	fs.BoolVar(&f.perNodeProxyConns, "per-node-proxy-connections", true, "give each hollow proxy its own connection, as real kube-proxies have; false shares a pool of connections")
+	fs.StringVar(&f.fidelity, "fidelity", string(d.Fidelity), "full: every API request a v1.36 kubelet and kube-proxy make (docs/fidelity.md); lean: only the core (leases, node status, pod watches and status), about half the per-pod load, for the cheapest nodes")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:0", "where to serve /metrics and /debug/pprof/ (port 0 picks one)")
 }
 
@@ -75,7 +79,7 @@ func (f *nodeFlags) poolConfig() (hollow.PoolConfig, error) {
 		}
 		*q.into = v
 	}
-	n.MaxPods, n.Images, n.FaultyNodeFraction = f.maxPods, f.images, f.faultyFraction
+	n.MaxPods, n.Images, n.FaultyNodeFraction, n.StatusImages = f.maxPods, f.images, f.faultyFraction, f.statusImages
 	for flag, l := range map[string]struct {
 		spec string
 		into *hollow.Latency
@@ -93,8 +97,11 @@ func (f *nodeFlags) poolConfig() (hollow.PoolConfig, error) {
 		return cfg, fmt.Errorf("--fault: %w", err)
 	}
 	n.Fault = fault
-	if f.count < 0 || f.maxPods < 1 || f.faultyFraction < 0 || f.faultyFraction > 1 {
-		return cfg, fmt.Errorf("node counts must be >= 0, --max-pods >= 1 and --faulty-node-fraction within [0, 1]")
+	if n.Fidelity, err = hollow.ParseFidelity(f.fidelity); err != nil {
+		return cfg, fmt.Errorf("--fidelity: %w", err)
+	}
+	if f.count < 0 || f.maxPods < 1 || f.faultyFraction < 0 || f.faultyFraction > 1 || f.statusImages < 0 || f.statusImages > 50 {
+		return cfg, fmt.Errorf("node counts must be >= 0, --max-pods >= 1, --node-status-images within [0, 50] and --faulty-node-fraction within [0, 1]")
 	}
 	return cfg, nil
 }

@@ -109,6 +109,9 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	}()
 	run := &results.Run{ID: runID, Cluster: results.Cluster{Mode: cp.Record.Mode, Server: cp.Record.Server,
 		ServerVersion: cp.Record.ServerVersion, HollowNodes: nodes.count}}
+	if nodes.count > 0 {
+		run.Cluster.HollowFidelity = nodes.fidelity
+	}
 	var pool *runningPool
 	if nodes.count > 0 {
 		if pool, err = startReadyNodes(ctx, s, cp, nodes, flags.nodesTimeout, cluster.kubeconfig != ""); err != nil {
