@@ -147,23 +147,11 @@ func createNamespaceWithServiceAccount(t testing.TB, client kubernetes.Interface
 	return name
 }
 
-// measured is the figure of a phase row of docs/fidelity.md.
-func (r mixRun) measured(phase, request string) (float64, error) {
-	switch phase {
-	case "idle, per node per minute":
-		return r.idle.Requests[request] / float64(r.nodes) / r.idle.Duration.Minutes(), nil
-	case "watches, per node":
-		return r.watchesIdle[request] / float64(r.nodes), nil
-	case "watches, per node with pods":
-		return r.watchesPods[request] / float64(r.nodesWithPods), nil
-	case "pod start, per pod":
-		return r.start.Requests[request] / float64(r.pods), nil
-	case "pod deletion, per pod":
-		return r.delete.Requests[request] / float64(r.pods), nil
-	case "registration, per node":
-		return r.register.Requests[request] / float64(r.nodes), nil
-	}
-	return 0, fmt.Errorf("unknown phase %q", phase)
+// phases are the run's figures as the expected table's rows read them.
+func (r mixRun) phases() requestmix.Phases {
+	return requestmix.Phases{Nodes: r.nodes, Pods: r.pods, NodesWithPods: r.nodesWithPods,
+		Register: r.register, Idle: r.idle, Start: r.start, Delete: r.delete,
+		WatchesIdle: r.watchesIdle, WatchesPods: r.watchesPods}
 }
 
 func (r mixRun) check(t testing.TB) []requestmix.Result {
@@ -178,13 +166,9 @@ func (r mixRun) check(t testing.TB) []requestmix.Result {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	var results []requestmix.Result
-	for _, e := range expected {
-		got, err := r.measured(e.Phase, e.Request)
-		if err != nil {
-			t.Fatalf("%s:%d: %v", path, e.Line, err)
-		}
-		results = append(results, requestmix.Result{Expectation: e, Got: got})
+	results, err := r.phases().Check(expected)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	return results
 }
@@ -207,19 +191,6 @@ func TestRequestMixMatchesKubelet(t *testing.T) {
 	}
 }
 
-// perPod sums every request kind but the test's own (pod creation, the
-// collection delete, its LISTs) and the watches' ends, per pod.
-func perPod(d requestmix.Delta, pods int) float64 {
-	var sum float64
-	for k, v := range d.Requests {
-		switch k {
-		case "POST pods", "DELETECOLLECTION pods", "LIST pods":
-			continue
-		}
-		if len(k) > 6 && k[:6] == "WATCH " {
-			continue
-		}
-		sum += v
-	}
-	return sum / float64(pods)
-}
+// perPod sums the nodes' requests per pod: everything but the test's own
+// requests and the watches' ends.
+func perPod(d requestmix.Delta, pods int) float64 { return requestmix.PerPod(d, pods) }
