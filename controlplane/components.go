@@ -39,9 +39,11 @@ func inflightLimits(nodes int) (readOnly, mutating int) {
 	}
 }
 
-func etcdArgs(dataDir string, clientPort, peerPort int, noFsync bool) []string {
-	client := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
-	peer := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+// etcdArgs serves clients and peers over TLS and admits only certificates
+// of etcd's own CA: on plain HTTP any local user could read every Secret.
+func etcdArgs(f *files, dataDir string, clientPort, peerPort int, noFsync bool) []string {
+	client := fmt.Sprintf("https://127.0.0.1:%d", clientPort)
+	peer := fmt.Sprintf("https://127.0.0.1:%d", peerPort)
 	args := []string{
 		"--name=hollowmark",
 		"--data-dir=" + dataDir,
@@ -50,6 +52,14 @@ func etcdArgs(dataDir string, clientPort, peerPort int, noFsync bool) []string {
 		"--listen-peer-urls=" + peer,
 		"--initial-advertise-peer-urls=" + peer,
 		"--initial-cluster=hollowmark=" + peer,
+		"--cert-file=" + f.etcdCert,
+		"--key-file=" + f.etcdKey,
+		"--trusted-ca-file=" + f.etcdCACert,
+		"--client-cert-auth=true",
+		"--peer-cert-file=" + f.etcdCert,
+		"--peer-key-file=" + f.etcdKey,
+		"--peer-trusted-ca-file=" + f.etcdCACert,
+		"--peer-client-cert-auth=true",
 		"--quota-backend-bytes=8589934592",
 		"--log-level=warn",
 	}
@@ -63,6 +73,9 @@ func apiServerArgs(f *files, etcdURL string, port, nodes int) []string {
 	readOnly, mutating := inflightLimits(nodes)
 	return []string{
 		"--etcd-servers=" + etcdURL,
+		"--etcd-cafile=" + f.etcdCACert,
+		"--etcd-certfile=" + f.etcdClientCert,
+		"--etcd-keyfile=" + f.etcdClientKey,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),

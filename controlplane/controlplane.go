@@ -164,14 +164,18 @@ func (cp *ControlPlane) startAll(ctx context.Context, binaries map[string]string
 	o := cp.opts
 	f := cp.files
 	var etcdURL, serverURL string
-	err := cp.launch(ctx, Etcd, binaries[Etcd], func() ([]string, string, error) {
+	etcdChecker, err := newHealthChecker(f.etcdProbe, f.etcdCA)
+	if err != nil {
+		return err
+	}
+	err = cp.launch(ctx, Etcd, binaries[Etcd], func() ([]string, string, error) {
 		ports, err := freePorts(2)
 		if err != nil {
 			return nil, "", err
 		}
-		etcdURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-		return etcdArgs(filepath.Join(o.RunDir, "etcd-data"), ports[0], ports[1], o.EtcdUnsafeNoFsync), etcdURL, nil
-	}, func(ctx context.Context) error { return checkEtcd(ctx, etcdURL) })
+		etcdURL = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
+		return etcdArgs(f, filepath.Join(o.RunDir, "etcd-data"), ports[0], ports[1], o.EtcdUnsafeNoFsync), etcdURL, nil
+	}, func(ctx context.Context) error { return etcdChecker.checkEtcd(ctx, etcdURL) })
 	if err != nil {
 		return err
 	}
@@ -182,7 +186,7 @@ func (cp *ControlPlane) startAll(ctx context.Context, binaries map[string]string
 			return nil, "", err
 		}
 		serverURL = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
-		if checker, err = newHealthChecker(f.admin, cp.Authority); err != nil {
+		if checker, err = newHealthChecker(f.admin, cp.Authority.Cert); err != nil {
 			return nil, "", err
 		}
 		return apiServerArgs(f, etcdURL, ports[0], o.Nodes), serverURL, nil

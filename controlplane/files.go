@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -24,10 +25,19 @@ type files struct {
 	schedulerKubeconfig                         string
 	controllerManagerKubeconfig                 string
 	schedulerConfig                             string
+	// etcd's own CA, its serving and peer certificate, and the API
+	// server's client certificate for it.
+	etcdCACert                    string
+	etcdCert, etcdKey             string
+	etcdClientCert, etcdClientKey string
+	etcdCA                        *x509.Certificate
 
 	// client identities, kept in memory until the API server's address is
 	// known and the kubeconfigs can be written.
 	admin, scheduler, controllerManager pki.KeyPair
+	// etcdProbe is hollowmark's identity at etcd, for its health check;
+	// it never leaves memory.
+	etcdProbe pki.KeyPair
 }
 
 // Identities the components authenticate as.
@@ -60,7 +70,10 @@ func writePKI(runDir string) (*pki.Authority, *files, error) {
 	if _, f.saKey, err = sa.Write(dir, "service-account"); err != nil {
 		return nil, nil, err
 	}
-	loopback := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}
+	if err := f.writeEtcdPKI(dir); err != nil {
+		return nil, nil, err
+	}
+	loopback := loopbackIPs()
 	serving := []struct {
 		name      string
 		ips       []net.IP
@@ -90,6 +103,40 @@ func writePKI(runDir string) (*pki.Authority, *files, error) {
 		return nil, nil, err
 	}
 	return ca, f, nil
+}
+
+func loopbackIPs() []net.IP { return []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")} }
+
+// writeEtcdPKI gives etcd a CA of its own, as kubeadm does: certificates
+// from the cluster CA (the hollow nodes', and any the controller-manager
+// signs for an approved CSR) must not open etcd, which holds every Secret.
+func (f *files) writeEtcdPKI(dir string) error {
+	ca, err := pki.NewAuthority("hollowmark-etcd-ca")
+	if err != nil {
+		return err
+	}
+	f.etcdCA = ca.Cert
+	// The certificate only: nothing is signed for etcd after start, so its
+	// CA key stays in memory and dies with us.
+	if f.etcdCACert, _, err = (pki.KeyPair{CertPEM: ca.CertPEM}).Write(dir, "etcd-ca"); err != nil {
+		return err
+	}
+	serving, err := ca.IssuePeer(Etcd, loopbackIPs(), []string{"localhost"})
+	if err != nil {
+		return err
+	}
+	if f.etcdCert, f.etcdKey, err = serving.Write(dir, "etcd-serving"); err != nil {
+		return err
+	}
+	client, err := ca.IssueClient("kube-apiserver-etcd-client")
+	if err != nil {
+		return err
+	}
+	if f.etcdClientCert, f.etcdClientKey, err = client.Write(dir, "kube-apiserver-etcd-client"); err != nil {
+		return err
+	}
+	f.etcdProbe, err = ca.IssueClient("hollowmark-etcd-probe")
+	return err
 }
 
 // writeKubeconfigs writes the admin and component kubeconfigs once the API

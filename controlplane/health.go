@@ -19,19 +19,19 @@ import (
 )
 
 // healthChecker probes the components' health endpoints over TLS, trusting
-// only our CA and presenting the admin certificate (the API server refuses
-// anonymous requests).
+// only one CA and presenting a client certificate (the API server and etcd
+// refuse anonymous requests).
 type healthChecker struct {
 	client *http.Client
 }
 
-func newHealthChecker(admin pki.KeyPair, ca *pki.Authority) (*healthChecker, error) {
-	cert, err := tls.X509KeyPair(admin.CertPEM, admin.KeyPEM)
+func newHealthChecker(identity pki.KeyPair, ca *x509.Certificate) (*healthChecker, error) {
+	cert, err := tls.X509KeyPair(identity.CertPEM, identity.KeyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("loading admin certificate: %w", err)
+		return nil, fmt.Errorf("loading client certificate for health checks: %w", err)
 	}
 	pool := x509.NewCertPool()
-	pool.AddCert(ca.Cert)
+	pool.AddCert(ca)
 	transport := &http.Transport{
 		TLSClientConfig:   &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		DisableKeepAlives: true,
@@ -44,9 +44,8 @@ func (h *healthChecker) check(ctx context.Context, url string) error {
 	return err
 }
 
-func checkEtcd(ctx context.Context, clientURL string) error {
-	client := &http.Client{Timeout: 5 * time.Second}
-	body, err := get(ctx, client, clientURL+"/health")
+func (h *healthChecker) checkEtcd(ctx context.Context, clientURL string) error {
+	body, err := get(ctx, h.client, clientURL+"/health")
 	if err != nil {
 		return err
 	}

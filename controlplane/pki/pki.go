@@ -86,6 +86,17 @@ func (a *Authority) IssueServing(commonName string, ips []net.IP, dnsNames []str
 	})
 }
 
+// IssuePeer signs a certificate that serves and authenticates as a client
+// alike, as an etcd member presents to its peers.
+func (a *Authority) IssuePeer(commonName string, ips []net.IP, dnsNames []string) (KeyPair, error) {
+	return a.issue(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName},
+		IPAddresses: ips,
+		DNSNames:    dnsNames,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	})
+}
+
 // IssueClientTLS signs a client certificate and returns it ready for a TLS
 // client, without PEM copies or a parsed leaf: a node pool keeps thousands.
 func (a *Authority) IssueClientTLS(commonName string, groups ...string) (tls.Certificate, error) {
@@ -154,15 +165,19 @@ func NewSigningKey() (KeyPair, error) {
 	return KeyPair{KeyPEM: keyPEM}, nil
 }
 
-// Write stores the pair as dir/name.crt and dir/name.key. Keys are written
-// 0600; the directory is created 0700 so that nobody else can list it.
+// Write stores the pair as dir/name.crt and dir/name.key, leaving out the
+// half it does not hold (a bare signing key, a CA whose key nobody else
+// needs). Keys are written 0600; the directory is created 0700 so that
+// nobody else can list it.
 func (p KeyPair) Write(dir, name string) (certPath, keyPath string, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("creating %s: %w", dir, err)
 	}
-	keyPath = filepath.Join(dir, name+".key")
-	if err := keyutil.WriteKey(keyPath, p.KeyPEM); err != nil {
-		return "", "", fmt.Errorf("writing %s: %w", keyPath, err)
+	if len(p.KeyPEM) > 0 {
+		keyPath = filepath.Join(dir, name+".key")
+		if err := keyutil.WriteKey(keyPath, p.KeyPEM); err != nil {
+			return "", "", fmt.Errorf("writing %s: %w", keyPath, err)
+		}
 	}
 	if len(p.CertPEM) == 0 {
 		return "", keyPath, nil

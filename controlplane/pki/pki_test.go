@@ -103,3 +103,17 @@ func TestWriteKeepsKeysPrivate(t *testing.T) {
 		t.Errorf("writing a bare key: cert path %q, err %v", certPath, err)
 	}
 }
+
+func TestPeerCertificateServesAndAuthenticates(t *testing.T) {
+	ca, err := pki.NewAuthority("test-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := ca.IssuePeer("etcd", []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := parse(t, pair.CertPEM)
+	verify(t, ca, c, x509.ExtKeyUsageServerAuth, "127.0.0.1")
+	verify(t, ca, c, x509.ExtKeyUsageClientAuth, "")
+}

@@ -3,10 +3,14 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -123,4 +127,90 @@ func start(opts controlplane.Options, binDir, runDir string) (*controlplane.Cont
 	opts.RunDir = runDir
 	opts.EtcdUnsafeNoFsync = true
 	return controlplane.Start(context.Background(), opts)
+}
+
+// credentialPatterns are what a leaked credential looks like in a log or a
+// results file: a PEM private key, a bearer token in a header, a JWT (a
+// service-account token).
+var credentialPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`),
+	regexp.MustCompile(`(?i)bearer [A-Za-z0-9._~+/-]{16,}`),
+	regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.`),
+}
+
+// CheckNoCredentials fails the test if a credential appears in the *.log
+// files under runDir or in any file under resultsDir (when not empty): the
+// patterns above, or the body of any private key in runDir/pki, which would
+// betray a key printed without its PEM header.
+func CheckNoCredentials(t testing.TB, runDir, resultsDir string) {
+	t.Helper()
+	secrets := keyBodies(t, filepath.Join(runDir, "pki"))
+	if len(secrets) == 0 {
+		t.Fatalf("no private keys in %s to look for", filepath.Join(runDir, "pki"))
+	}
+	scan := func(path string) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("reading %s: %v", path, err)
+			return
+		}
+		for _, p := range credentialPatterns {
+			if loc := p.FindIndex(data); loc != nil {
+				t.Errorf("%s holds a credential (%s) at byte %d", path, p, loc[0])
+			}
+		}
+		for key, body := range secrets {
+			if bytes.Contains(data, body) {
+				t.Errorf("%s holds the private key %s", path, key)
+			}
+		}
+	}
+	walkFiles(t, runDir, func(path string) bool { return strings.HasSuffix(path, ".log") }, scan)
+	if resultsDir != "" {
+		walkFiles(t, resultsDir, func(string) bool { return true }, scan)
+	}
+}
+
+// keyBodies returns the first line of base64 of each private key in dir, by
+// file name: it holds key material, and a line is what a log would carry.
+func keyBodies(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	keys, err := filepath.Glob(filepath.Join(dir, "*.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, k := range keys {
+		data, err := os.ReadFile(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		if len(lines) < 3 || !strings.HasPrefix(lines[0], "-----BEGIN") || len(lines[1]) < 32 {
+			t.Fatalf("%s is not a PEM key", k)
+		}
+		out[filepath.Base(k)] = []byte(lines[1])
+	}
+	return out
+}
+
+func walkFiles(t testing.TB, root string, match func(string) bool, fn func(string)) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && match(path) {
+			n++
+			fn(path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walking %s: %v", root, err)
+	}
+	if n == 0 {
+		t.Fatalf("no files to check under %s", root)
+	}
 }
