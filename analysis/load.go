@@ -25,8 +25,14 @@ type Run struct {
 	ControlPlane *controlplane.Record
 	// Pods are the pods PodStartupLatency measured.
 	Pods []Pod
-	// APICalls are APIResponsiveness' call kinds, with their buckets.
-	APICalls []APICall
+	// PodTimestamps is the definition PodStartupLatency's figures used:
+	// watch, or api (also for results from before the choice, which used
+	// the API's timestamps).
+	PodTimestamps measurements.TimestampSource
+	// APICalls are APIResponsiveness' call kinds over the whole run, with
+	// their buckets; APIWorst each kind's worst window, the SLO's figure
+	// (empty for results from before windows).
+	APICalls, APIWorst []APICall
 	// Scheduled are the times SchedulingThroughput saw pods scheduled, and
 	// Throughput its intervals.
 	Scheduled  []time.Time
@@ -39,28 +45,17 @@ type Run struct {
 type Pod struct {
 	Namespace, Name, UID, Node string
 	Stateless                  bool
-	Created, Scheduled, Run    time.Time
-	Watch                      time.Time
-	// WatchScheduled is when the measurement's watch first saw the pod
-	// bound: Scheduled (the API's) is truncated to the second.
-	WatchScheduled time.Time
+	measurements.PodTimes
 	// Node-side probes of the hollow kubelet.
 	KubeletSeen, SandboxReady, ContainersStarted, KubeletRunning, StatusPosted time.Time
 }
 
-// Startup is the pod startup SLI, creation to running as seen by a watch;
-// ok is false for a pod that was never seen scheduled and running.
-func (p Pod) Startup() (time.Duration, bool) {
-	if p.Watch.IsZero() || p.Scheduled.IsZero() {
-		return 0, false
-	}
-	return p.Watch.Sub(p.Created), true
-}
-
-// APICall is one call kind's row of the API call table, with the
-// histogram (the run's diff) its percentiles come from.
+// APICall is one call kind's row of the API call table, over the span
+// from Start to End, with the histogram its percentiles come from (for the
+// whole run only).
 type APICall struct {
 	Kind                     measurements.CallKind
+	Start, End               time.Time
 	Count, Slow              uint64
 	P50, P90, P99, Threshold time.Duration
 	Histogram                measurements.Histogram
@@ -92,7 +87,7 @@ func Load(dir string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Dir: dir, Record: rec}
+	r := &Run{Dir: dir, Record: rec, PodTimestamps: podTimestamps(rec)}
 	if r.ControlPlane, err = readControlPlane(dir); err != nil {
 		return nil, err
 	}
@@ -121,6 +116,19 @@ func Load(dir string) (*Run, error) {
 		}
 	}
 	return r, nil
+}
+
+// podTimestamps is the definition of the first PodStartupLatency.
+func podTimestamps(rec *results.Run) measurements.TimestampSource {
+	for _, m := range rec.Measurements {
+		if m.Method != "PodStartupLatency" {
+			continue
+		}
+		if src, err := measurements.ParseTimestampSource(m.Definitions["timestampSource"]); err == nil {
+			return src
+		}
+	}
+	return measurements.APITimes
 }
 
 // table is the file of the first measurement of method with that table.
@@ -185,16 +193,24 @@ func (c *columns) fail(name string, err error) {
 	}
 }
 
-func (c *columns) time(name string) time.Time {
-	s := c.str(name)
-	if s == "" {
-		return time.Time{}
+// time reads the first of names the table has: later names are what
+// earlier versions called the column.
+func (c *columns) time(names ...string) time.Time {
+	for _, name := range names {
+		if _, ok := c.index[name]; !ok {
+			continue
+		}
+		s := c.str(name)
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			c.fail(name, err)
+		}
+		return t
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		c.fail(name, err)
-	}
-	return t
+	return time.Time{}
 }
 
 func (c *columns) float(name string) float64 {

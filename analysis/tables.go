@@ -1,20 +1,27 @@
 package analysis
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/hollowmark/hollowmark/measurements"
 )
 
+// loadPods reads the per-pod table. Results from before watch_created
+// named the API's times created, scheduled and run, and the watch's
+// Running time watch.
 func (r *Run) loadPods(rows [][]string) error {
-	return each(rows, []string{"namespace", "name", "stateless", "created", "scheduled", "watch"}, func(c *columns) {
+	return each(rows, []string{"namespace", "name", "stateless"}, func(c *columns) {
 		stateless, err := strconv.ParseBool(c.str("stateless"))
 		if err != nil {
 			c.fail("stateless", err)
 		}
 		r.Pods = append(r.Pods, Pod{Namespace: c.str("namespace"), Name: c.str("name"), UID: c.str("uid"), Node: c.str("node"),
-			Stateless: stateless, Created: c.time("created"), Scheduled: c.time("scheduled"), Run: c.time("run"),
-			Watch: c.time("watch"), WatchScheduled: c.time("watch_scheduled"), KubeletSeen: c.time("kubelet_seen"), SandboxReady: c.time("kubelet_sandbox_ready"),
+			Stateless: stateless, PodTimes: measurements.PodTimes{
+				WatchCreated: c.time("watch_created"), WatchScheduled: c.time("watch_scheduled"),
+				WatchRunning: c.time("watch_running", "watch"), APICreated: c.time("api_created", "created"),
+				APIScheduled: c.time("api_scheduled", "scheduled"), APIRun: c.time("api_run", "run")},
+			KubeletSeen: c.time("kubelet_seen"), SandboxReady: c.time("kubelet_sandbox_ready"),
 			ContainersStarted: c.time("kubelet_containers_started"), KubeletRunning: c.time("kubelet_running"),
 			StatusPosted: c.time("kubelet_status_posted")})
 	})
@@ -22,14 +29,25 @@ func (r *Run) loadPods(rows [][]string) error {
 
 var callKindColumns = []string{"verb", "group", "version", "resource", "subresource", "scope"}
 
+// loadAPICalls reads the call table: a whole-run row and a worst-window
+// row per kind, or (before windows) whole-run rows without a span column.
 func (r *Run) loadAPICalls(rows [][]string) error {
 	return each(rows, append(callKindColumns, "count", "slow", "p50_ms", "p90_ms", "p99_ms", "threshold_ms"), func(c *columns) {
-		r.APICalls = append(r.APICalls, APICall{Kind: callKind(c), Count: c.uint("count"), Slow: c.uint("slow"), P50: c.millis("p50_ms"), P90: c.millis("p90_ms"),
-			P99: c.millis("p99_ms"), Threshold: c.millis("threshold_ms")})
+		call := APICall{Kind: callKind(c), Start: c.time("window_start"), End: c.time("window_end"), Count: c.uint("count"),
+			Slow: c.uint("slow"), P50: c.millis("p50_ms"), P90: c.millis("p90_ms"), P99: c.millis("p99_ms"), Threshold: c.millis("threshold_ms")}
+		switch span := c.str("span"); span {
+		case "", measurements.SpanWholeRun:
+			r.APICalls = append(r.APICalls, call)
+		case measurements.SpanWorstWindow:
+			r.APIWorst = append(r.APIWorst, call)
+		default:
+			c.fail("span", fmt.Errorf("unknown span %q", span))
+		}
 	})
 }
 
-// loadBuckets attaches each call kind's buckets; it runs after loadAPICalls.
+// loadBuckets attaches each call kind's whole-run buckets; it runs after
+// loadAPICalls.
 func (r *Run) loadBuckets(rows [][]string) error {
 	index := map[measurements.CallKind]int{}
 	for i, a := range r.APICalls {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/hollowmark/hollowmark/analysis"
+	"github.com/hollowmark/hollowmark/measurements"
 )
 
 // Verdict is what a row's comparison concluded.
@@ -19,9 +20,10 @@ const (
 	WithinNoise   Verdict = "within noise"
 	TooFewSamples Verdict = "within noise (too few samples)"
 	// WholeSeconds marks a phase between two timestamps the API server
-	// truncates to the second: it takes the values 0 s, 1 s, …, and its
-	// percentiles jump by a second when the true latency crosses a
-	// fraction of one, so it is shown but not judged.
+	// truncates to the second (under the API's definition only): it takes
+	// the values 0 s, 1 s, …, and its percentiles jump by a second when
+	// the true latency crosses a fraction of one, so it is shown but not
+	// judged.
 	WholeSeconds    Verdict = "not judged (whole-second timestamps)"
 	OnlyInBase      Verdict = "only in base"
 	OnlyInCandidate Verdict = "only in candidate"
@@ -39,6 +41,9 @@ const (
 type Comparison struct {
 	Base, Candidate string // run IDs
 	Rows            []Row
+	// PodTimestamps is the definition both runs' pod startup was read
+	// under (CommonTimestamps).
+	PodTimestamps measurements.TimestampSource
 	// Options are those the verdicts were made with, defaults filled in.
 	Options Options
 }
@@ -73,7 +78,7 @@ func Compare(base, cand *analysis.Run, opts Options) *Comparison {
 	if cand == nil {
 		cand = &analysis.Run{}
 	}
-	c := &Comparison{Base: runID(base), Candidate: runID(cand), Options: opts}
+	c := &Comparison{Base: runID(base), Candidate: runID(cand), Options: opts, PodTimestamps: CommonTimestamps(base, cand)}
 	for _, group := range []func(base, cand *analysis.Run, opts Options) []Row{
 		podStartupRows, apiCallRows, throughputRows, usageRows,
 	} {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hollowmark/hollowmark/analysis"
+	"github.com/hollowmark/hollowmark/measurements"
 	"github.com/hollowmark/hollowmark/results"
 )
 
@@ -62,10 +63,10 @@ func TestCompareWithItself(t *testing.T) {
 	if len(c.Regressions()) != 0 {
 		t.Errorf("a run against itself has regressions: %v", c.Regressions())
 	}
-	// 15 pod startup rows, 2 call kinds, 3 throughput rows, 2 components
+	// 18 pod startup rows, 2 call kinds, 3 throughput rows, 2 components
 	// of 5 rows.
-	if len(c.Rows) != 15+2+3+10 {
-		t.Errorf("%d rows, want 30", len(c.Rows))
+	if len(c.Rows) != 18+2+3+10 {
+		t.Errorf("%d rows, want 33", len(c.Rows))
 	}
 	for _, r := range c.Rows {
 		judged := r.Verdict == WithinNoise || r.Verdict == WholeSeconds && wholeSecondPhase(r.Metric)
@@ -161,10 +162,13 @@ func TestMissingAndTooFew(t *testing.T) {
 			GroupPodStartup, "pod_startup p99", OnlyInBase},
 		{"no throughput in base", func() *analysis.Run { r := full(); r.Throughput = nil; return r }(), full(),
 			GroupThroughput, "throughput max", OnlyInCandidate},
+		// A base of the API's definition without container start times:
+		// both runs compare under the API's definition.
 		{"no container start times in base", func() *analysis.Run {
 			r := full()
+			r.PodTimestamps = measurements.APITimes
 			for i := range r.Pods {
-				r.Pods[i].Run = time.Time{}
+				r.Pods[i].APIRun = time.Time{}
 			}
 			return r
 		}(), full(), GroupPodStartup, "schedule_to_run p50", OnlyInCandidate},
@@ -179,9 +183,9 @@ func TestMissingAndTooFew(t *testing.T) {
 			return r
 		}(), GroupPodStartup, "pod_startup p90", TooFewSamples},
 		{"unstarted pods do not count", full(), func() *analysis.Run {
-			r := syntheticRun("unstarted", 2, slow)
+			r := syntheticRun("unstarted", 2, fast)
 			for i := range r.Pods[3:] {
-				r.Pods[3+i].Watch = time.Time{}
+				r.Pods[3+i].WatchRunning = time.Time{}
 			}
 			return r
 		}(), GroupPodStartup, "pod_startup p90", TooFewSamples},
@@ -231,5 +235,40 @@ func withUsage(r *analysis.Run, component string, n int) *analysis.Run {
 }
 
 func wholeSecondPhase(metric string) bool {
-	return strings.HasPrefix(metric, "create_to_schedule ") || strings.HasPrefix(metric, "schedule_to_run ")
+	name, _, _ := strings.Cut(metric, " ")
+	return measurements.WholeSeconds(measurements.APITimes, name)
+}
+
+// TestPodStartupUnderOneDefinition compares a run of the API's definition
+// with one of watch times: both are read with the API's timestamps, which
+// the newer run recorded too, and the second-truncated transitions are not
+// judged. Watch times are 300 ms shorter here; compared as they are, the
+// runs would differ by that alone.
+func TestPodStartupUnderOneDefinition(t *testing.T) {
+	old := syntheticRun("old", 1, slow)
+	old.PodTimestamps = measurements.APITimes
+	c := Compare(old, syntheticRun("new", 2, slow), Options{})
+	if got := CommonTimestamps(old, syntheticRun("new", 2, slow)); got != measurements.APITimes {
+		t.Errorf("common definition %q, want api", got)
+	}
+	for _, tc := range []struct {
+		metric string
+		want   Verdict
+	}{
+		{"pod_startup p50", WithinNoise},
+		{"create_to_schedule p50", WholeSeconds},
+		{"schedule_to_run p99", WholeSeconds},
+		{"create_to_run p90", WholeSeconds},
+		{"schedule_to_watch p50", WithinNoise},
+	} {
+		if r := row(t, c, GroupPodStartup, tc.metric); r.Verdict != tc.want {
+			t.Errorf("%s: %s, want %s", tc.metric, r.Verdict, tc.want)
+		}
+	}
+	// Both of watch times: every transition is judged.
+	for _, r := range Compare(syntheticRun("a", 1, slow), syntheticRun("b", 2, slow), Options{}).Rows {
+		if r.Verdict == WholeSeconds {
+			t.Errorf("%s not judged under watch times", r.Metric)
+		}
+	}
 }

@@ -4,12 +4,15 @@
 //
 // # What is compared
 //
-//   - Pod startup: every phase (create_to_schedule, schedule_to_run,
-//     run_to_watch, schedule_to_watch and the SLI pod_startup) of the
-//     stateless pods that started, at p50, p90 and p99, from the per-pod
-//     samples.
-//   - API call latency: p99 of every call kind inside the SLO, from the API
-//     server's histograms.
+//   - Pod startup: every transition (create_to_schedule, schedule_to_run,
+//     run_to_watch, schedule_to_watch, the SLI pod_startup, create_to_run)
+//     of the stateless pods that reached both its ends, at p50, p90 and
+//     p99, from the per-pod samples, under one definition for both runs:
+//     watch receive times when both runs have them, else the API's
+//     timestamps (CommonTimestamps), which every run recorded.
+//   - API call latency: p99 of every call kind inside the SLO over each
+//     whole run, from the API server's histograms (the worst window, which
+//     the SLO is checked on, has too few calls to draw an interval from).
 //   - Scheduling throughput: p50, p90 and max of the per-interval pods/s.
 //   - Resource usage of every control-plane component: CPU cores p50, p90
 //     and max, memory (RSS) MiB p50 and max.
@@ -77,12 +80,14 @@
 // "within noise (too few samples)": it is shown with its values but no
 // interval, and no claim is made either way.
 //
-// create_to_schedule and schedule_to_run are differences of two times the
-// API server stores to the second (creation, PodScheduled, container
-// start): they take whole-second values, and their percentiles jump by a
-// second when the true latency crosses a fraction of one. They are shown
-// and "not judged (whole-second timestamps)"; schedule_to_watch and
-// pod_startup, which end at the watch's exact time, carry the verdict.
+// Under the API's definition, create_to_schedule, schedule_to_run and
+// create_to_run are differences of two times the API server stores to the
+// second (creation, PodScheduled, container start): they take whole-second
+// values, and their percentiles jump by a second when the true latency
+// crosses a fraction of one. They are shown and "not judged (whole-second
+// timestamps)"; schedule_to_watch and pod_startup, which end at the
+// watch's exact time, carry the verdict. Under watch times every
+// transition is judged.
 //
 // # Caveats
 //
@@ -98,8 +103,4 @@
 // hundred comparisons when the samples varied by 25% (under 0.5% when
 // they varied by 10%); rows of other statistics far less often. Treat a
 // lone max row's verdict with that in mind.
-//
-// Pod creation times are whole seconds (the API server's
-// creationTimestamp), so create_to_schedule and schedule_to_run take few
-// distinct values; their percentiles move in steps of a second.
 package compare

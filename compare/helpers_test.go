@@ -37,7 +37,9 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func msDuration(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 
 // startupPods are n stateless pods whose startup is drawn from d, split
-// into about 10% scheduling, 70% until running and 20% until watched.
+// into about 10% scheduling, 70% until containers started and 20% until
+// watched. The watch sees each phase when it happens; the API's times are
+// the same, truncated to the second, the watch's creation 300 ms late.
 func startupPods(rng *rand.Rand, n int, d dist) []analysis.Pod {
 	pods := make([]analysis.Pod, n)
 	for i := range pods {
@@ -45,9 +47,11 @@ func startupPods(rng *rand.Rand, n int, d dist) []analysis.Pod {
 		toSchedule := total * 0.1 * (0.8 + 0.4*rng.Float64())
 		toRun := total * 0.7 * (0.8 + 0.4*rng.Float64())
 		created := t0.Add(time.Duration(i) * 200 * time.Millisecond)
-		pods[i] = analysis.Pod{Namespace: "ns", Name: "pod", Stateless: true, Created: created,
-			Scheduled: created.Add(msDuration(toSchedule)), Run: created.Add(msDuration(toSchedule + toRun)),
-			Watch: created.Add(msDuration(total))}
+		scheduled, run := created.Add(msDuration(toSchedule)), created.Add(msDuration(toSchedule+toRun))
+		pods[i] = analysis.Pod{Namespace: "ns", Name: "pod", Stateless: true, PodTimes: measurements.PodTimes{
+			WatchCreated: created.Add(300 * time.Millisecond), WatchScheduled: scheduled.Add(300 * time.Millisecond),
+			WatchRunning: created.Add(msDuration(total)).Add(300 * time.Millisecond),
+			APICreated:   created.Truncate(time.Second), APIScheduled: scheduled.Truncate(time.Second), APIRun: run.Truncate(time.Second)}}
 	}
 	return pods
 }
@@ -91,7 +95,8 @@ func observations(rng *rand.Rand, n int, d dist) []float64 {
 // startup and everything else from fixed distributions, from a seed.
 func syntheticRun(id string, seed uint64, startup dist) *analysis.Run {
 	rng := rand.New(rand.NewPCG(seed, 42))
-	r := &analysis.Run{Dir: "runs/" + id, Record: &results.Run{ID: id}, Pods: startupPods(rng, 200, startup)}
+	r := &analysis.Run{Dir: "runs/" + id, Record: &results.Run{ID: id}, Pods: startupPods(rng, 200, startup),
+		PodTimestamps: measurements.WatchTimes}
 	r.APICalls = []analysis.APICall{
 		apiCall(getPods, histogramOf(observations(rng, 3000, dist{mean: 30, sd: 0.8, lognormal: true}))),
 		apiCall(listNodes, histogramOf(observations(rng, 600, dist{mean: 150, sd: 0.5, lognormal: true}))),

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/hollowmark/hollowmark/measurements"
 )
 
 // Markdown is the comparison as a CI log or a pull-request comment: a
@@ -19,6 +21,7 @@ func (c *Comparison) Markdown() string {
 		formatPercent(max(o.Tolerance, 0)*100), formatValue(max(o.latencyFloor(), 0), "ms"),
 		formatValue(max(o.MinCPU, 0), "cores"), formatValue(max(o.MinMemory, 0), "MiB"),
 		formatValue(max(o.MinThroughput, 0), "pods/s"))
+	b.WriteString(c.Definitions() + "\n\n")
 	if len(c.Rows) == 0 {
 		b.WriteString("Neither run has anything to compare.\n")
 		return b.String()
@@ -35,6 +38,17 @@ func (c *Comparison) Markdown() string {
 			formatInterval(r), formatP(r.PValue), verdict, r.BaseSamples, r.CandidateSamples)
 	}
 	return b.String()
+}
+
+// Definitions says what the pod startup and API rows are read from.
+func (c *Comparison) Definitions() string {
+	s := "Pod startup of both runs is read from watch receive times, as ClusterLoader2 does."
+	if c.PodTimestamps == measurements.APITimes {
+		s = "Pod startup of both runs is read from the API's timestamps (a run from before watch times, or with " +
+			"timestampSource: api, has no other); create_to_schedule, schedule_to_run and create_to_run are then " +
+			"differences of whole seconds, shown but not judged."
+	}
+	return s + " API call p99 is over each whole run, whose histogram the interval is drawn from."
 }
 
 // summary is the first line: what a reader of a CI log looks for.

@@ -5,40 +5,44 @@ import (
 	"github.com/hollowmark/hollowmark/measurements"
 )
 
-// phases of pod startup, in the order the measurement reports them.
-var phases = []string{measurements.CreateToSchedule, measurements.ScheduleToRun, measurements.RunToWatch,
-	measurements.ScheduleToWatch, measurements.PodStartup}
-
-// podStartupRows compares every phase of pod startup at p50, p90, p99.
+// podStartupRows compares every transition of pod startup at p50, p90,
+// p99, under one definition for both runs: watch times when both
+// measured them, else the API's timestamps, which every run recorded.
+// Under the API's, transitions between two second-truncated times are
+// shown but not judged.
 func podStartupRows(base, cand *analysis.Run, opts Options) []Row {
-	b, c := phaseSamples(base.Pods), phaseSamples(cand.Pods)
+	src := CommonTimestamps(base, cand)
+	b, c := phaseSamples(base.Pods, src), phaseSamples(cand.Pods, src)
 	var out []Row
-	for _, name := range phases {
+	for _, name := range measurements.Transitions {
 		out = append(out, series{group: GroupPodStartup, name: name, unit: "ms",
 			base: b[name], cand: c[name], inBase: len(b[name]) > 0, inCand: len(c[name]) > 0,
 			stats: []statistic{p50, p90, p99}, floor: opts.latencyFloor(),
-			wholeSeconds: name == measurements.CreateToSchedule || name == measurements.ScheduleToRun}.rows(opts)...)
+			wholeSeconds: measurements.WholeSeconds(src, name)}.rows(opts)...)
 	}
 	return out
 }
 
-// phaseSamples are the durations of each phase, in milliseconds, of the
-// pods the SLO counts: stateless pods that were seen scheduled and
-// running. Phases from the container start time are left out for a pod
-// without one, rather than measured from the year 1.
-func phaseSamples(pods []analysis.Pod) map[string][]float64 {
+// CommonTimestamps is the definition two runs' pod startup can be compared
+// under: watch times if both have them, else the API's.
+func CommonTimestamps(base, cand *analysis.Run) measurements.TimestampSource {
+	if base.PodTimestamps == measurements.WatchTimes && cand.PodTimestamps == measurements.WatchTimes {
+		return measurements.WatchTimes
+	}
+	return measurements.APITimes
+}
+
+// phaseSamples are the durations of each transition, in milliseconds, of
+// the stateless pods that reached both its ends, as the measurement
+// counts them.
+func phaseSamples(pods []analysis.Pod, src measurements.TimestampSource) map[string][]float64 {
 	out := map[string][]float64{}
 	for _, p := range pods {
-		startup, ok := p.Startup()
-		if !p.Stateless || !ok {
+		if !p.Stateless {
 			continue
 		}
-		out[measurements.CreateToSchedule] = append(out[measurements.CreateToSchedule], ms(p.Scheduled.Sub(p.Created)))
-		out[measurements.ScheduleToWatch] = append(out[measurements.ScheduleToWatch], ms(p.Watch.Sub(p.Scheduled)))
-		out[measurements.PodStartup] = append(out[measurements.PodStartup], ms(startup))
-		if !p.Run.IsZero() {
-			out[measurements.ScheduleToRun] = append(out[measurements.ScheduleToRun], ms(p.Run.Sub(p.Scheduled)))
-			out[measurements.RunToWatch] = append(out[measurements.RunToWatch], ms(p.Watch.Sub(p.Run)))
+		for name, d := range p.Transitions(src) {
+			out[name] = append(out[name], ms(d))
 		}
 	}
 	return out

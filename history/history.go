@@ -4,6 +4,7 @@
 package history
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -21,12 +22,17 @@ type Entry struct {
 	Verdict string
 	// Violated names the SLO checks that failed.
 	Violated []string
-	// PodStartup is the stateless pod startup check's percentiles.
-	PodStartup results.Percentiles
+	// PodStartup is the stateless pod startup check's percentiles, and
+	// PodTimestamps the definition they were taken under: "watch", or
+	// "api" (also for runs from before the choice).
+	PodStartup    results.Percentiles
+	PodTimestamps string
 	// SlowestCall is the call kind with the highest p99 relative to its
-	// threshold, and that p99.
+	// threshold, and that p99: of its worst window, or of the whole run
+	// for runs from before windows (APIWholeRun).
 	SlowestCall    string
 	SlowestCallP99 time.Duration
+	APIWholeRun    bool
 	// SchedulingP50 is the median scheduling throughput, pods/s.
 	SchedulingP50 float64
 	// APIServerCPU and APIServerMemory are the API server's median CPU
@@ -87,6 +93,12 @@ func entry(dir string, r *results.Run) Entry {
 		}
 	}
 	for _, m := range r.Measurements {
+		switch {
+		case m.Method == "PodStartupLatency" && e.PodTimestamps == "":
+			e.PodTimestamps = cmp.Or(m.Definitions["timestampSource"], "api")
+		case m.Method == "APIResponsiveness":
+			e.APIWholeRun = m.Definitions["window"] == ""
+		}
 		for _, it := range m.Summary.PerfData.DataItems {
 			switch {
 			case m.Method == "SchedulingThroughput" && it.Labels["Metric"] == "SchedulingThroughput":
@@ -137,11 +149,32 @@ func Markdown(entries []Entry) string {
 		}
 		fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", i+1, e.Run.ID,
 			e.Run.Started.UTC().Format("2006-01-02 15:04"), e.Run.Cluster.Nodes, verdict,
-			duration(e.PodStartup.P50, e.PodStartup.Count), duration(e.PodStartup.P90, e.PodStartup.Count),
-			duration(e.PodStartup.P99, e.PodStartup.Count), slowest(e), number(e.SchedulingP50), number(e.APIServerCPU),
-			number(e.APIServerMemory), number(e.HollowCPU), number(e.HollowMemory))
+			startup(e, e.PodStartup.P50), startup(e, e.PodStartup.P90), startup(e, e.PodStartup.P99), slowest(e),
+			number(e.SchedulingP50), number(e.APIServerCPU), number(e.APIServerMemory), number(e.HollowCPU), number(e.HollowMemory))
+	}
+	if slices.ContainsFunc(entries, func(e Entry) bool { return e.PodStartup.Count > 0 && e.PodTimestamps == "api" }) {
+		b.WriteString("\n" + apiMark + " pod startup from the API's timestamps, truncated to the second (timestampSource: api, " +
+			"as every run before watch times): up to a second longer than from watch receive times, as the other runs.\n")
+	}
+	if slices.ContainsFunc(entries, func(e Entry) bool { return e.SlowestCall != "" && e.APIWholeRun }) {
+		b.WriteString("\n" + wholeRunMark + " API call p99 over the whole run (runs from before windows); the others are of the worst window.\n")
 	}
 	return b.String()
+}
+
+// Marks of figures defined as they were before watch times and windows.
+const (
+	apiMark      = "†"
+	wholeRunMark = "‡"
+)
+
+// startup is a pod startup percentile, marked if of the API's timestamps.
+func startup(e Entry, d time.Duration) string {
+	s := duration(d, e.PodStartup.Count)
+	if e.PodStartup.Count > 0 && e.PodTimestamps == "api" {
+		s += " " + apiMark
+	}
+	return s
 }
 
 func duration(d time.Duration, samples int) string {
@@ -155,7 +188,11 @@ func slowest(e Entry) string {
 	if e.SlowestCall == "" {
 		return "–"
 	}
-	return fmt.Sprintf("%s (%s)", e.SlowestCall, results.FormatDuration(e.SlowestCallP99))
+	s := fmt.Sprintf("%s (%s)", e.SlowestCall, results.FormatDuration(e.SlowestCallP99))
+	if e.APIWholeRun {
+		s += " " + wholeRunMark
+	}
+	return s
 }
 
 func number(v float64) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,7 +21,7 @@ func TestAPIResponsivenessCountsTheRunsCalls(t *testing.T) {
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "api-calls"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	m := &measurements.APIResponsiveness{Client: client}
+	m := &measurements.APIResponsiveness{Client: client, ScrapeInterval: 100 * time.Millisecond}
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -41,25 +42,43 @@ func TestAPIResponsivenessCountsTheRunsCalls(t *testing.T) {
 	rows := sum.Tables["api_calls.csv"]
 	found := map[string]int{}
 	for _, r := range rows[1:] {
-		if r[0] == "WATCH" {
+		span, verb, resource, scope, count := r[0], r[3], r[6], r[8], r[9]
+		if verb == "WATCH" {
 			t.Errorf("WATCH is outside the SLO but was reported: %v", r)
 		}
-		if r[3] == "configmaps" {
-			count, _ := strconv.Atoi(r[6])
-			found[r[0]+" "+r[5]] = count
+		if resource == "configmaps" {
+			n, _ := strconv.Atoi(count)
+			found[span+" "+verb+" "+scope] = n
 		}
 	}
 	// The controller-manager writes configmaps too (kube-root-ca.crt in
 	// every namespace of a fresh cluster), so ours are a lower bound.
-	if found["POST resource"] < n || found["LIST namespace"] < 1 {
-		t.Errorf("configmap calls seen: %v, want %d POSTs and a namespaced LIST", found, n)
+	// A run shorter than a window is one window: both spans agree.
+	for _, span := range []string{measurements.SpanWorstWindow, measurements.SpanWholeRun} {
+		if found[span+" POST resource"] < n || found[span+" LIST namespace"] < 1 {
+			t.Errorf("configmap calls seen: %v, want %d POSTs and a namespaced LIST in %s", found, n, span)
+		}
 	}
 	for _, c := range sum.Checks {
 		if !c.Passed() {
 			t.Errorf("an idle loopback API server violated: %s", c.Verdict())
 		}
 	}
-	if len(sum.Tables["api_buckets.csv"]) < len(rows) {
+	if len(sum.Tables["api_buckets.csv"]) < len(rows)/2 || len(sum.Tables["api_intervals.csv"]) < len(rows)/2 {
 		t.Error("no raw buckets to recompute the percentiles from")
+	}
+	if len(sum.Tables["api_windows.csv"]) < 2 {
+		t.Error("no windows")
+	}
+	// The intervals between scrapes add up to the whole run.
+	intervals := 0
+	for _, r := range sum.Tables["api_intervals.csv"][1:] {
+		if r[3] == "POST" && r[6] == "configmaps" && r[9] == "+Inf" {
+			n, _ := strconv.Atoi(r[10])
+			intervals += n
+		}
+	}
+	if intervals != found[measurements.SpanWholeRun+" POST resource"] {
+		t.Errorf("intervals sum to %d configmap POSTs, the whole run has %d", intervals, found[measurements.SpanWholeRun+" POST resource"])
 	}
 }

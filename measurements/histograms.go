@@ -35,9 +35,12 @@ func (k CallKind) String() string {
 // streaming subresources are outside the SLO, as WATCH is.
 var streaming = []string{"log", "exec", "attach", "portforward", "proxy"}
 
-// InSLO reports whether calls of this kind count for the SLO.
+// InSLO reports whether calls of this kind count for the SLO: ClusterLoader2's
+// filter, verb!="WATCH", subresource!~"log|exec|portforward|attach|proxy".
+// (The API server reports watch-list requests as WATCH, and CONNECT only
+// reaches the streaming subresources.)
 func (k CallKind) InSLO() bool {
-	return k.Verb != "WATCH" && k.Verb != "WATCHLIST" && k.Verb != "CONNECT" && !slices.Contains(streaming, k.Subresource)
+	return k.Verb != "WATCH" && !slices.Contains(streaming, k.Subresource)
 }
 
 // Threshold is the SLO's bound on the 99th percentile: 1 s for single-object
@@ -65,14 +68,30 @@ type Histogram struct {
 	Sum     float64
 }
 
-// ParseSLIHistograms reads the SLI histograms from a /metrics page,
-// summing series that differ only in labels outside CallKind.
-func ParseSLIHistograms(r io.Reader) (map[CallKind]Histogram, error) {
+// processStart is the gauge that changes when the API server restarts.
+const processStart = "process_start_time_seconds"
+
+// ParseScrape reads a /metrics page taken at `at`: the SLI histograms and
+// the process start time.
+func ParseScrape(r io.Reader, at time.Time) (Scrape, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(r)
 	if err != nil {
-		return nil, fmt.Errorf("parsing metrics: %w", err)
+		return Scrape{}, fmt.Errorf("parsing metrics: %w", err)
 	}
+	s := Scrape{At: at}
+	if s.Kinds, err = sliHistograms(families); err != nil {
+		return Scrape{}, err
+	}
+	if fam, ok := families[processStart]; ok && len(fam.GetMetric()) > 0 {
+		s.ProcessStart = fam.GetMetric()[0].GetGauge().GetValue()
+	}
+	return s, nil
+}
+
+// sliHistograms are the SLI histograms by call kind, summing series that
+// differ only in labels outside CallKind.
+func sliHistograms(families map[string]*dto.MetricFamily) (map[CallKind]Histogram, error) {
 	out := map[CallKind]Histogram{}
 	fam, ok := families[SLIMetric]
 	if !ok {
@@ -85,6 +104,7 @@ func ParseSLIHistograms(r io.Reader) (map[CallKind]Histogram, error) {
 		kind := callKind(m)
 		h := fromProto(m.GetHistogram())
 		if prev, ok := out[kind]; ok {
+			var err error
 			if h, err = add(prev, h); err != nil {
 				return nil, fmt.Errorf("%s: %w", kind, err)
 			}
@@ -139,37 +159,6 @@ func add(a, b Histogram) (Histogram, error) {
 
 func sameBounds(a, b Histogram) bool {
 	return slices.EqualFunc(a.Buckets, b.Buckets, func(x, y Bucket) bool { return x.UpperBound == y.UpperBound })
-}
-
-// Diff returns the observations made between the scrapes start and end. A
-// call kind first seen at end diffs against nothing. A counter that went
-// down (the API server restarted) is an error: the difference would lie.
-func Diff(start, end map[CallKind]Histogram) (map[CallKind]Histogram, error) {
-	out := map[CallKind]Histogram{}
-	for kind, e := range end {
-		s, ok := start[kind]
-		if !ok {
-			out[kind] = e
-			continue
-		}
-		if !sameBounds(s, e) {
-			return nil, fmt.Errorf("%s: buckets changed between scrapes", kind)
-		}
-		d := Histogram{Count: e.Count - s.Count, Sum: e.Sum - s.Sum, Buckets: slices.Clone(e.Buckets)}
-		if e.Count < s.Count {
-			return nil, fmt.Errorf("%s: count went from %d to %d; did the API server restart?", kind, s.Count, e.Count)
-		}
-		for i := range d.Buckets {
-			if e.Buckets[i].Count < s.Buckets[i].Count {
-				return nil, fmt.Errorf("%s: bucket le=%g went down; did the API server restart?", kind, e.Buckets[i].UpperBound)
-			}
-			d.Buckets[i].Count -= s.Buckets[i].Count
-		}
-		if d.Count > 0 {
-			out[kind] = d
-		}
-	}
-	return out, nil
 }
 
 // Quantile estimates the q-quantile (0 < q <= 1) the way Prometheus's

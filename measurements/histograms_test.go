@@ -27,21 +27,18 @@ const patchStatus = `component="apiserver",group="",resource="pods",scope="resou
 
 func parse(t *testing.T, text string) map[CallKind]Histogram {
 	t.Helper()
-	h, err := ParseSLIHistograms(strings.NewReader(metricsHeader + text))
+	s, err := ParseScrape(strings.NewReader(metricsHeader+text), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return s.Kinds
 }
 
 func TestHistogramDiffAndQuantiles(t *testing.T) {
 	start := parse(t, series(patchStatus, [5]int{10, 10, 10, 10, 10}, "0.2"))
 	end := parse(t, series(patchStatus, [5]int{40, 80, 108, 110, 110}, "30.2")+
 		series(`component="apiserver",group="",resource="pods",scope="namespace",subresource="",verb="LIST",version="v1"`, [5]int{1, 1, 1, 1, 1}, "0.01"))
-	diff, err := Diff(start, end)
-	if err != nil {
-		t.Fatal(err)
-	}
+	diff := Intervals([]Scrape{{Kinds: start}, {Kinds: end}})[0].Kinds
 	kind := CallKind{Version: "v1", Resource: "pods", Subresource: "status", Verb: "PATCH", Scope: "resource"}
 	h, ok := diff[kind]
 	if !ok {
@@ -87,11 +84,13 @@ func TestSeriesOfOneKindAreSummed(t *testing.T) {
 	}
 }
 
-func TestDiffRefusesCountersThatWentDown(t *testing.T) {
-	start := parse(t, series(patchStatus, [5]int{10, 10, 10, 10, 10}, "1"))
-	end := parse(t, series(patchStatus, [5]int{1, 1, 1, 1, 1}, "0.1"))
-	if _, err := Diff(start, end); err == nil || !strings.Contains(err.Error(), "restart") {
-		t.Fatalf("got %v, want an error about a restart", err)
+func TestProcessStartTimeIsRead(t *testing.T) {
+	s, err := ParseScrape(strings.NewReader("# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1.7e+09\n"), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ProcessStart != 1.7e9 || len(s.Kinds) != 0 {
+		t.Errorf("scrape %+v, want process start 1.7e9 and no kinds", s)
 	}
 }
 

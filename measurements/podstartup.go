@@ -1,6 +1,7 @@
 package measurements
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -18,24 +19,16 @@ import (
 	"github.com/hollowmark/hollowmark/results"
 )
 
-// Transitions of pod startup, as the SLO's measurement splits it.
-const (
-	CreateToSchedule = "create_to_schedule"
-	ScheduleToRun    = "schedule_to_run"
-	RunToWatch       = "run_to_watch"
-	ScheduleToWatch  = "schedule_to_watch"
-	PodStartup       = "pod_startup" // the SLI: create to watch
-)
-
 // DefaultPodStartupThreshold is the SLO's bound on pod startup.
 const DefaultPodStartupThreshold = 5 * time.Second
 
-var transitions = []string{CreateToSchedule, ScheduleToRun, RunToWatch, ScheduleToWatch, PodStartup}
-
 // PodStartupLatency measures, for the pods matching a label selector, the
-// time from creation until a watch sees them running. The creation time is
-// the API server's creationTimestamp, truncated to the second: pod startup
-// can come out up to a second long, never short.
+// time from creation until a watch sees them running, split into the
+// transitions ClusterLoader2 reports. With WatchTimes (the default) every
+// phase is when our watch received the event showing it, as ClusterLoader2
+// does; APITimes reads creation, scheduling and container start from the
+// API object instead, truncated to the second, for comparing with results
+// taken that way.
 type PodStartupLatency struct {
 	Client        kubernetes.Interface
 	LabelSelector string
@@ -44,34 +37,37 @@ type PodStartupLatency struct {
 	// Thresholds bound p50, p90 and p99 of pod startup; zero means all
 	// three at 5 s, the SLO's bound.
 	Thresholds results.Thresholds
+	// TimestampSource picks the definition; empty means WatchTimes.
+	TimestampSource TimestampSource
 	// Probes, if set, are the hollow kubelets' node-side probes, joined by
-	// pod UID to split kubelet work from status upload.
+	// pod UID to split kubelet work from status upload. Nil when the nodes
+	// are not this process's.
 	Probes func() []hollow.PodProbes
 
 	mu          sync.Mutex
-	pods        map[string]*podTimes
+	pods        map[string]*podRecord
 	preexisting map[string]bool // running before Start: not measured
 	namespaces  map[string]bool // Namespaces as a set; nil for all
 	stop        chan struct{}
 }
 
-type podTimes struct {
-	uid, namespace, name, node     string
-	stateless                      bool
-	created, scheduled, run, watch time.Time
-	// watchScheduled is when our watch first saw the pod bound to a node:
-	// the API's PodScheduled time is truncated to the second, this is not.
-	watchScheduled time.Time
+type podRecord struct {
+	uid, namespace, name, node string
+	stateless                  bool
+	PodTimes
 }
 
 func (m *PodStartupLatency) Name() string { return "PodStartupLatency" }
 
 // Start begins watching pods.
 func (m *PodStartupLatency) Start(ctx context.Context) error {
+	if m.TimestampSource == "" {
+		m.TimestampSource = WatchTimes
+	}
 	if m.Thresholds == (results.Thresholds{}) {
 		m.Thresholds = results.Thresholds{P50: DefaultPodStartupThreshold, P90: DefaultPodStartupThreshold, P99: DefaultPodStartupThreshold}
 	}
-	m.pods = map[string]*podTimes{}
+	m.pods = map[string]*podRecord{}
 	m.preexisting = map[string]bool{}
 	if len(m.Namespaces) > 0 {
 		m.namespaces = map[string]bool{}
@@ -87,15 +83,15 @@ func (m *PodStartupLatency) Start(ctx context.Context) error {
 		AddFunc: func(obj any, initial bool) {
 			// A pod already running when we start was not seen starting:
 			// "now" would be a made-up watch time.
-			if pod, ok := obj.(*corev1.Pod); ok && initial && running(pod) {
+			if pod, ok := obj.(*corev1.Pod); ok && initial && pod.Status.Phase == corev1.PodRunning {
 				m.mu.Lock()
 				m.preexisting[string(pod.UID)] = true
 				m.mu.Unlock()
 				return
 			}
-			m.observe(obj, time.Now())
+			m.observe(obj, received())
 		},
-		UpdateFunc: func(_, obj any) { m.observe(obj, time.Now()) },
+		UpdateFunc: func(_, obj any) { m.observe(obj, received()) },
 	}); err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
@@ -107,6 +103,14 @@ func (m *PodStartupLatency) Start(ctx context.Context) error {
 	return nil
 }
 
+// received is the time an event arrives, on the wall clock only: the
+// per-pod table holds wall-clock times, and a figure recomputed from it
+// must come out exactly as reported, which a monotonic reading would not
+// guarantee.
+func received() time.Time { return time.Now().Round(0) }
+
+// observe records what one watch event shows, received at now. Each
+// phase keeps the first event that showed it, as ClusterLoader2 does.
 func (m *PodStartupLatency) observe(obj any, now time.Time) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok || m.namespaces != nil && !m.namespaces[pod.Namespace] {
@@ -117,42 +121,30 @@ func (m *PodStartupLatency) observe(obj any, now time.Time) {
 	if m.preexisting[string(pod.UID)] {
 		return
 	}
-	t := m.pods[string(pod.UID)]
-	if t == nil {
-		t = &podTimes{uid: string(pod.UID), namespace: pod.Namespace, name: pod.Name,
-			created: pod.CreationTimestamp.Time, stateless: Stateless(pod)}
-		m.pods[t.uid] = t
+	p := m.pods[string(pod.UID)]
+	if p == nil {
+		p = &podRecord{uid: string(pod.UID), namespace: pod.Namespace, name: pod.Name, stateless: Stateless(pod)}
+		p.WatchCreated, p.APICreated = now, pod.CreationTimestamp.Time
+		m.pods[p.uid] = p
 	}
-	t.node = pod.Spec.NodeName
-	if t.node != "" && t.watchScheduled.IsZero() {
-		t.watchScheduled = now
+	p.node = pod.Spec.NodeName
+	if p.node != "" && p.WatchScheduled.IsZero() {
+		p.WatchScheduled = now
 	}
 	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue {
-			t.scheduled = c.LastTransitionTime.Time
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue && p.APIScheduled.IsZero() {
+			p.APIScheduled = c.LastTransitionTime.Time
 		}
 	}
-	if t.watch.IsZero() && running(pod) {
-		t.watch = now
+	// ClusterLoader2's "running" is the pod's phase alone.
+	if pod.Status.Phase == corev1.PodRunning && p.WatchRunning.IsZero() {
+		p.WatchRunning = now
 		for _, cs := range pod.Status.ContainerStatuses {
-			if at := cs.State.Running.StartedAt.Time; at.After(t.run) {
-				t.run = at
+			if cs.State.Running != nil && cs.State.Running.StartedAt.After(p.APIRun) {
+				p.APIRun = cs.State.Running.StartedAt.Time
 			}
 		}
 	}
-}
-
-// running is the SLO's "running": phase Running with every container running.
-func running(pod *corev1.Pod) bool {
-	if pod.Status.Phase != corev1.PodRunning || len(pod.Status.ContainerStatuses) != len(pod.Spec.Containers) {
-		return false
-	}
-	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.State.Running == nil {
-			return false
-		}
-	}
-	return true
 }
 
 // Stateless reports whether a pod's volumes are only of the kinds the SLO
@@ -168,39 +160,41 @@ func Stateless(pod *corev1.Pod) bool {
 }
 
 // Gather stops watching and computes the percentiles of every transition,
-// for stateless and stateful pods apart, with one SLO check per percentile
-// of pod startup. Pods not yet running are listed but not counted.
+// for stateless and stateful pods apart, with one SLO check per pod kind
+// on pod startup. Each transition counts the pods that reached both its
+// ends; pods not yet running are listed but not in pod_startup.
 func (m *PodStartupLatency) Gather(context.Context) (*Summary, error) {
 	close(m.stop)
 	m.mu.Lock()
-	pods := make([]*podTimes, 0, len(m.pods))
+	pods := make([]*podRecord, 0, len(m.pods))
 	for _, p := range m.pods {
 		pods = append(pods, p)
 	}
 	m.mu.Unlock()
-	slices.SortFunc(pods, func(a, b *podTimes) int { return a.created.Compare(b.created) })
-	var probes map[string]hollow.PodProbes
-	if m.Probes != nil {
-		probes = map[string]hollow.PodProbes{}
-		for _, p := range m.Probes() {
-			probes[p.UID] = p
-		}
+	slices.SortFunc(pods, func(a, b *podRecord) int {
+		return cmp.Or(a.WatchCreated.Compare(b.WatchCreated), cmp.Compare(a.namespace+"/"+a.name, b.namespace+"/"+b.name))
+	})
+	probes := m.probes()
+	notes := []string{m.definitionNote()}
+	if n := probeNote(pods, probes); n != "" {
+		notes = append(notes, n)
 	}
-	sum := &Summary{PerfData: results.NewPerfData(), Tables: map[string][][]string{"pods.csv": podRows(pods, probes)}}
+	sum := &Summary{PerfData: results.NewPerfData(), Tables: map[string][][]string{"pods.csv": podRows(pods, probes)},
+		Definitions: map[string]string{"timestampSource": string(m.TimestampSource)}, Notes: notes}
 	for _, kind := range []struct {
 		name      string
 		stateless bool
 	}{{"stateless", true}, {"stateful", false}} {
 		samples := map[string][]time.Duration{}
 		for _, p := range pods {
-			if p.stateless != kind.stateless || p.watch.IsZero() || p.scheduled.IsZero() {
+			if p.stateless != kind.stateless {
 				continue
 			}
-			for name, d := range p.transitions() {
+			for name, d := range p.Transitions(m.TimestampSource) {
 				samples[name] = append(samples[name], d)
 			}
 		}
-		for _, name := range transitions {
+		for _, name := range Transitions {
 			pct, err := NearestRank(samples[name])
 			if err != nil {
 				continue
@@ -218,32 +212,68 @@ func (m *PodStartupLatency) Gather(context.Context) (*Summary, error) {
 	return sum, nil
 }
 
-func (m *PodStartupLatency) check(kind string, p Percentiles) results.Check {
-	return results.Check{SLO: fmt.Sprintf("PodStartupLatency (%s)", kind), Thresholds: m.Thresholds, Measured: p}
-}
-
-func (p *podTimes) transitions() map[string]time.Duration {
-	out := map[string]time.Duration{
-		CreateToSchedule: p.scheduled.Sub(p.created),
-		RunToWatch:       p.watch.Sub(p.run),
-		ScheduleToWatch:  p.watch.Sub(p.scheduled),
-		PodStartup:       p.watch.Sub(p.created),
+// probes are the kubelet probes by pod UID; nil without a probe source.
+func (m *PodStartupLatency) probes() map[string]hollow.PodProbes {
+	if m.Probes == nil {
+		return nil
 	}
-	if !p.run.IsZero() {
-		out[ScheduleToRun] = p.run.Sub(p.scheduled)
+	out := map[string]hollow.PodProbes{}
+	for _, p := range m.Probes() {
+		out[p.UID] = p
 	}
 	return out
 }
 
-// podRows is the raw data behind every figure: one row per pod.
-func podRows(pods []*podTimes, probes map[string]hollow.PodProbes) [][]string {
+func (m *PodStartupLatency) definitionNote() string {
+	if m.TimestampSource == APITimes {
+		return "Phases from the API's timestamps (timestampSource: api): create is creationTimestamp, schedule the " +
+			"PodScheduled condition, run the last container's startedAt, all to the second; watch is when our watch saw " +
+			"the pod Running. This is ClusterLoader2's definition before March 2026; it reads up to a second long."
+	}
+	return "Phases from watch receive times (timestampSource: watch), as ClusterLoader2 since March 2026: create is the " +
+		"first watch event seen for the pod, schedule the first showing it bound, run and watch the first showing it " +
+		"Running (so run_to_watch is 0). The API's own timestamps are the api_* columns."
+}
+
+// probeNote says why probe columns are empty, if any are for pods that
+// were scheduled.
+func probeNote(pods []*podRecord, probes map[string]hollow.PodProbes) string {
+	if probes == nil {
+		return "The kubelet_* columns are empty: the pods ran on nodes this hollowmark process did not start " +
+			"(an attached cluster), and the node-side probes live in the process that runs the nodes."
+	}
+	scheduled, without := 0, 0
+	for _, p := range pods {
+		if p.node == "" {
+			continue
+		}
+		scheduled++
+		if _, ok := probes[p.uid]; !ok {
+			without++
+		}
+	}
+	if without == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d scheduled pods have empty kubelet_* columns: their nodes are not hollow nodes "+
+		"of this process (or the node had not yet seen the pod), so their probes cannot be read.", without, scheduled)
+}
+
+func (m *PodStartupLatency) check(kind string, p Percentiles) results.Check {
+	return results.Check{SLO: fmt.Sprintf("PodStartupLatency (%s)", kind), Thresholds: m.Thresholds, Measured: p}
+}
+
+// podRows is the raw data behind every figure: one row per pod, with both
+// the watch's receive times and the API's timestamps.
+func podRows(pods []*podRecord, probes map[string]hollow.PodProbes) [][]string {
 	ts := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339Nano)
 	}
-	rows := [][]string{{"namespace", "name", "uid", "node", "stateless", "created", "scheduled", "run", "watch", "watch_scheduled",
+	rows := [][]string{{"namespace", "name", "uid", "node", "stateless",
+		"watch_created", "watch_scheduled", "watch_running", "api_created", "api_scheduled", "api_run",
 		"kubelet_seen", "kubelet_sandbox_ready", "kubelet_containers_started", "kubelet_running", "kubelet_status_posted"}}
 	for _, p := range pods {
 		pr := probes[p.uid]
@@ -254,7 +284,7 @@ func podRows(pods []*podTimes, probes map[string]hollow.PodProbes) [][]string {
 			}
 		}
 		rows = append(rows, []string{p.namespace, p.name, p.uid, p.node, strconv.FormatBool(p.stateless),
-			ts(p.created), ts(p.scheduled), ts(p.run), ts(p.watch), ts(p.watchScheduled),
+			ts(p.WatchCreated), ts(p.WatchScheduled), ts(p.WatchRunning), ts(p.APICreated), ts(p.APIScheduled), ts(p.APIRun),
 			ts(pr.Seen), ts(pr.SandboxReady), ts(started), ts(pr.Running), ts(pr.StatusPosted)})
 	}
 	return rows

@@ -280,3 +280,17 @@ func (s *podState) describe() string {
 	}
 	return out
 }
+
+// running is the barrier's "running": phase Running with every container
+// running, so that a wait ends only when the workload is fully up.
+func running(pod *corev1.Pod) bool {
+	if pod.Status.Phase != corev1.PodRunning || len(pod.Status.ContainerStatuses) != len(pod.Spec.Containers) {
+		return false
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.State.Running == nil {
+			return false
+		}
+	}
+	return true
+}

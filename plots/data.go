@@ -20,44 +20,51 @@ const (
 	postedToWatch    = "posted→watch"
 	scheduleToRun    = "schedule→run"
 	runToWatch       = "run→watch"
+	scheduleToWatch  = "schedule→running (watch)"
 )
 
-// StartupSamples are the pod startup latencies the SLO counts: stateless
-// pods seen scheduled and running, in r.Pods' order.
+// StartupSamples are the pod startup latencies the SLO counts, under the
+// run's definition: stateless pods seen created and running, in r.Pods'
+// order.
 func StartupSamples(r *analysis.Run) []time.Duration {
 	var out []time.Duration
 	for _, p := range r.Pods {
-		if d, ok := startup(p); ok {
+		if d, ok := startup(p, r.PodTimestamps); ok {
 			out = append(out, d)
 		}
 	}
 	return out
 }
 
-func startup(p analysis.Pod) (time.Duration, bool) {
+func startup(p analysis.Pod, src measurements.TimestampSource) (time.Duration, bool) {
 	if !p.Stateless {
 		return 0, false
 	}
-	return p.Startup()
+	return p.Startup(src)
 }
 
 // PhaseBars breaks down pod startup at p50, p90 and p99: each bar is the
 // phases of THE POD whose startup is that percentile (nearest rank, as the
 // SLO computes it; the first such pod in r.Pods on a tie), not
-// percentiles of each phase, which would not add up to anything.
+// percentiles of each phase, which would not add up to anything. Phases
+// are read under the run's definition (r.PodTimestamps).
 //
 // With the hollow kubelet's probes the phases are create→schedule,
 // schedule→kubelet seen, seen→containers started (kubelet running when
 // the containers' start was not recorded), started→status posted and
 // posted→watch; if any of the three pods lacks probes, every bar falls back
-// to create→schedule, schedule→run and run→watch, so that all bars have
-// the same segments.
+// to the measurement's own phases (create→schedule, schedule→running under
+// watch times; create→schedule, schedule→run, run→watch under the API's),
+// so that all bars have the same segments.
 //
-// The API server truncates creation, scheduling and container start times
-// to the second, and the watch can see a status before the kubelet's call
-// posting it returns, so a segment can come out negative. It is clamped to
-// zero: a bar then shows the pod's segments with that clamp, and its total
-// is the pod's startup plus the size of each negative segment clamped.
+// Scheduling is the watch's observation of the binding when recorded,
+// under either definition: the API's time is truncated to the second and
+// would move up to a second of scheduling into the next segment. With the
+// API's definition, creation and container start are still truncated, and
+// the watch can see a status before the kubelet's call posting it
+// returns, so a segment can come out negative. It is clamped to zero: a bar
+// then shows the pod's segments with that clamp, and its total is the
+// pod's startup plus the size of each negative segment clamped.
 //
 // It returns nil when no pod counts.
 func PhaseBars(r *analysis.Run) []PhaseBar {
@@ -72,14 +79,14 @@ func PhaseBars(r *analysis.Run) []PhaseBar {
 	pods := make([]analysis.Pod, len(at))
 	probes := true
 	for i, a := range at {
-		pods[i] = podAt(r.Pods, a.value)
+		pods[i] = podAt(r.Pods, r.PodTimestamps, a.value)
 		probes = probes && hasProbes(pods[i])
 	}
 	bars := make([]PhaseBar, len(at))
 	for i, a := range at {
-		segments := watchSegments(pods[i])
+		segments := watchSegments(pods[i], r.PodTimestamps)
 		if probes {
-			segments = probeSegments(pods[i])
+			segments = probeSegments(pods[i], r.PodTimestamps)
 		}
 		bars[i] = PhaseBar{Label: a.label, Segments: segments}
 	}
@@ -88,9 +95,9 @@ func PhaseBars(r *analysis.Run) []PhaseBar {
 
 // podAt is the first counted pod whose startup is d; d is one of the
 // samples, so there is one.
-func podAt(pods []analysis.Pod, d time.Duration) analysis.Pod {
+func podAt(pods []analysis.Pod, src measurements.TimestampSource, d time.Duration) analysis.Pod {
 	for _, p := range pods {
-		if s, ok := startup(p); ok && s == d {
+		if s, ok := startup(p, src); ok && s == d {
 			return p
 		}
 	}
@@ -111,40 +118,47 @@ func containersStarted(p analysis.Pod) time.Time {
 }
 
 // scheduledAt is when the pod was bound, as exactly as it is known: the
-// watch's observation when recorded (the API's time is truncated to the
-// second, which would move up to a second of scheduling into the next
-// segment).
+// watch's observation when recorded, else the API's.
 func scheduledAt(p analysis.Pod) time.Time {
 	if !p.WatchScheduled.IsZero() {
 		return p.WatchScheduled
 	}
-	return p.Scheduled
+	return p.APIScheduled
 }
 
-func probeSegments(p analysis.Pod) []Segment {
+func probeSegments(p analysis.Pod, src measurements.TimestampSource) []Segment {
+	ph := p.Phases(src)
 	started, scheduled := containersStarted(p), scheduledAt(p)
 	return clamped([]Segment{
-		{createToSchedule, scheduled.Sub(p.Created)},
+		{createToSchedule, scheduled.Sub(ph.Create)},
 		{scheduleToSeen, p.KubeletSeen.Sub(scheduled)},
 		{seenToStarted, started.Sub(p.KubeletSeen)},
 		{startedToPosted, p.StatusPosted.Sub(started)},
-		{postedToWatch, p.Watch.Sub(p.StatusPosted)},
+		{postedToWatch, ph.Watch.Sub(p.StatusPosted)},
 	})
 }
 
-// watchSegments are the SLO measurement's own phases. A pod whose
-// containers' start time is missing counts it as started when scheduled,
-// putting all of schedule→watch in run→watch.
-func watchSegments(p analysis.Pod) []Segment {
+// watchSegments are the SLO measurement's own phases. Under watch times
+// run and watch are one event, so there are two. Under the API's, a pod
+// whose containers' start time is missing counts it as started when
+// scheduled, putting all of schedule→watch in run→watch.
+func watchSegments(p analysis.Pod, src measurements.TimestampSource) []Segment {
+	ph := p.Phases(src)
 	scheduled := scheduledAt(p)
-	run := p.Run
+	if src == measurements.WatchTimes {
+		return clamped([]Segment{
+			{createToSchedule, scheduled.Sub(ph.Create)},
+			{scheduleToWatch, ph.Watch.Sub(scheduled)},
+		})
+	}
+	run := ph.Run
 	if run.IsZero() || run.Before(scheduled) {
 		run = scheduled
 	}
 	return clamped([]Segment{
-		{createToSchedule, scheduled.Sub(p.Created)},
+		{createToSchedule, scheduled.Sub(ph.Create)},
 		{scheduleToRun, run.Sub(scheduled)},
-		{runToWatch, p.Watch.Sub(run)},
+		{runToWatch, ph.Watch.Sub(run)},
 	})
 }
 
@@ -157,7 +171,8 @@ func clamped(segments []Segment) []Segment {
 }
 
 // PodTimeline counts, over time, the pods r.Pods has seen created,
-// scheduled and running (by the watch), each series a cumulative count
+// scheduled and running (under the run's definition; running is always
+// the watch's), each series a cumulative count
 // with one point per distinct time. Times are since start, the run's start
 // when its record has one, else the first pod's creation, so that the
 // other timelines of the run can share it. A series no pod reached is left
@@ -168,9 +183,9 @@ func PodTimeline(r *analysis.Run) (start time.Time, series []TimeSeries) {
 		name string
 		at   func(analysis.Pod) time.Time
 	}{
-		{"created", func(p analysis.Pod) time.Time { return p.Created }},
-		{"scheduled", func(p analysis.Pod) time.Time { return p.Scheduled }},
-		{"running (watch)", func(p analysis.Pod) time.Time { return p.Watch }},
+		{"created", func(p analysis.Pod) time.Time { return p.Phases(r.PodTimestamps).Create }},
+		{"scheduled", func(p analysis.Pod) time.Time { return p.Phases(r.PodTimestamps).Schedule }},
+		{"running (watch)", func(p analysis.Pod) time.Time { return p.WatchRunning }},
 	} {
 		var times []time.Time
 		for _, p := range r.Pods {
@@ -191,8 +206,8 @@ func runStart(r *analysis.Run) time.Time {
 	}
 	var first time.Time
 	for _, p := range r.Pods {
-		if !p.Created.IsZero() && (first.IsZero() || p.Created.Before(first)) {
-			first = p.Created
+		if c := p.Phases(r.PodTimestamps).Create; !c.IsZero() && (first.IsZero() || c.Before(first)) {
+			first = c
 		}
 	}
 	return first
@@ -264,11 +279,16 @@ func UsageSeries(r *analysis.Run, start time.Time) (cpu, mem []TimeSeries) {
 	return cpu, mem
 }
 
-// APIBars are the p99 latency of each API call kind, in r.APICalls'
-// order (SortedBars sorts them).
+// APIBars are the p99 latency of each API call kind in its worst window,
+// the SLO's figure (over the whole run for results from before windows),
+// in the table's order (SortedBars sorts them).
 func APIBars(r *analysis.Run) []Bar {
+	calls := r.APIWorst
+	if len(calls) == 0 {
+		calls = r.APICalls
+	}
 	var out []Bar
-	for _, c := range r.APICalls {
+	for _, c := range calls {
 		out = append(out, Bar{Label: c.Kind.String(), Value: c.P99})
 	}
 	return out

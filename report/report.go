@@ -32,8 +32,8 @@ type Plot struct {
 	File, Title, Caption, Missing string
 }
 
-// slowestCalls is how many call kinds the slowest-calls table lists.
-const slowestCalls = 10
+// slowestCount is how many call kinds the slowest-calls table lists.
+const slowestCount = 10
 
 // Write renders report.html and its plots into the results directory dir,
 // and rewrites summary.md with a pointer to them. It returns the plots.
@@ -86,13 +86,13 @@ func drawPlots(dir string, run *analysis.Run) []Plot {
 		draw func(path string) error
 	}{
 		{Plot{File: "pod_startup_cdf.png", Title: "Pod startup latency CDF",
-			Caption: fmt.Sprintf("Share of the %d measured stateless pods running (as seen by a watch) within a given time of creation; the dashed line is the SLO threshold.", len(samples))},
+			Caption: fmt.Sprintf("Share of the %d measured stateless pods running (as seen by a watch) within a given time of creation (%s); the dashed line is the SLO threshold.", len(samples), createdDefinition(run))},
 			len(samples) > 0, "no pod startup was measured",
 			func(p string) error {
 				return plots.StartupCDF(p, []plots.Series{{Name: run.Record.ID, Samples: samples}}, threshold)
 			}},
 		{Plot{File: "pod_startup_phases.png", Title: "Pod startup phases at p50, p90, p99",
-			Caption: "Each bar is the pod at that percentile of pod startup, split into its phases: scheduling as our watch saw the binding, the kubelet-side phases from the hollow kubelet's probes. The API server stores the creation time to the second, so create→schedule also holds up to a second of that truncation."},
+			Caption: phasesCaption(run)},
 			len(samples) > 0, "no pod startup was measured",
 			func(p string) error { return plots.PhaseBreakdown(p, plots.PhaseBars(run)) }},
 		{Plot{File: "pod_timeline.png", Title: "Measured pods over time",
@@ -109,7 +109,7 @@ func drawPlots(dir string, run *analysis.Run) []Plot {
 				return plots.Timeline(p, plots.ThroughputSeries(run, start), "pods scheduled per second")
 			}},
 		{Plot{File: "api_call_p99.png", Title: "API call latency p99 by call kind",
-			Caption: "p99 of each call kind from the API server's SLI histogram over the run, against the SLO thresholds (1 s single object, 5 s namespace LIST, 30 s cluster LIST)."},
+			Caption: apiCaption(run)},
 			len(run.APICalls) > 0, "no API call latency was measured",
 			func(p string) error {
 				return plots.SortedBars(p, plots.APIBars(run), plots.APILines(), "p99 latency", "API call latency p99")
@@ -149,12 +149,62 @@ func startupThreshold(r *results.Run) time.Duration {
 	return measurements.DefaultPodStartupThreshold
 }
 
+// slowCall is a call kind's row of the slowest-calls table: the SLO's
+// figure (the worst window; the whole run for results from before
+// windows) beside the whole run's.
+type slowCall struct {
+	SLO, Whole analysis.APICall
+	Windowed   bool
+}
+
+// slowestCalls are the kinds with the highest p99 of the SLO's figure.
+func slowestCalls(run *analysis.Run) []slowCall {
+	whole := map[measurements.CallKind]analysis.APICall{}
+	for _, c := range run.APICalls {
+		whole[c.Kind] = c
+	}
+	var out []slowCall
+	for _, c := range run.APIWorst {
+		out = append(out, slowCall{SLO: c, Whole: whole[c.Kind], Windowed: true})
+	}
+	if len(run.APIWorst) == 0 {
+		for _, c := range run.APICalls {
+			out = append(out, slowCall{SLO: c, Whole: c})
+		}
+	}
+	slices.SortFunc(out, func(a, b slowCall) int { return cmp.Compare(b.SLO.P99, a.SLO.P99) })
+	return out[:min(slowestCount, len(out))]
+}
+
+// createdDefinition says what "creation" means under the run's definition.
+func createdDefinition(run *analysis.Run) string {
+	if run.PodTimestamps == measurements.WatchTimes {
+		return "the first watch event seen for the pod, as ClusterLoader2"
+	}
+	return "the API's creationTimestamp, truncated to the second"
+}
+
+func phasesCaption(run *analysis.Run) string {
+	s := "Each bar is the pod at that percentile of pod startup, split into its phases: scheduling as our watch saw the binding, the kubelet-side phases from the hollow kubelet's probes (when every pod has them)."
+	if run.PodTimestamps == measurements.WatchTimes {
+		return s + " Creation is the first watch event seen for the pod: no phase holds a truncation to the second."
+	}
+	return s + " Creation is the API's creationTimestamp, stored to the second, so create→schedule also holds up to a second of that truncation."
+}
+
+func apiCaption(run *analysis.Run) string {
+	if len(run.APIWorst) > 0 {
+		return "p99 of each call kind from the API server's SLI histogram in its worst sliding window (the SLO's figure), against the SLO thresholds (1 s single object, 5 s namespace LIST, 30 s cluster LIST)."
+	}
+	return "p99 of each call kind from the API server's SLI histogram over the whole run, against the SLO thresholds (1 s single object, 5 s namespace LIST, 30 s cluster LIST)."
+}
+
 // page is what the template shows.
 type page struct {
 	Run      *results.Run
 	Checks   []results.Check
 	Plots    []Plot
-	Slowest  []analysis.APICall
+	Slowest  []slowCall
 	Cluster  *analysis.Run
 	Duration time.Duration
 	Params   []param
@@ -170,9 +220,7 @@ func render(run *analysis.Run, figures []Plot) ([]byte, error) {
 	slices.SortStableFunc(checks, func(a, b results.Check) int {
 		return cmp.Compare(boolRank(a.Passed()), boolRank(b.Passed()))
 	})
-	slowest := slices.Clone(run.APICalls)
-	slices.SortFunc(slowest, func(a, b analysis.APICall) int { return cmp.Compare(b.P99, a.P99) })
-	slowest = slowest[:min(slowestCalls, len(slowest))]
+	slowest := slowestCalls(run)
 	var params []param
 	for _, k := range slices.Sorted(maps.Keys(run.Record.Parameters)) {
 		params = append(params, param{k, run.Record.Parameters[k]})

@@ -118,6 +118,9 @@ func writeMeasurement(b *strings.Builder, m Measurement) {
 		}
 		b.WriteString("\n")
 	}
+	for _, n := range m.Notes {
+		b.WriteString(n + "\n\n")
+	}
 	files := []string{m.PerfData}
 	for _, name := range slices.Sorted(maps.Keys(m.Tables)) {
 		files = append(files, m.Tables[name])

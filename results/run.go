@@ -53,7 +53,11 @@ type Measurement struct {
 	PerfData   string            `json:"perfData"`
 	Tables     map[string]string `json:"tables,omitempty"` // table name -> file
 	Checks     []Check           `json:"checks"`
-	Summary    *Summary          `json:"-"`
+	// Definitions and Notes are the summary's: absent in results written
+	// before they were recorded.
+	Definitions map[string]string `json:"definitions,omitempty"`
+	Notes       []string          `json:"notes,omitempty"`
+	Summary     *Summary          `json:"-"`
 }
 
 // Exit codes: what a CI job acts on.
@@ -110,7 +114,7 @@ func (r *Run) Verdict() string {
 func (r *Run) Add(identifier, method string, s *Summary) {
 	stem := r.fileStem(identifier)
 	m := Measurement{Identifier: identifier, Method: method, PerfData: stem + ".json", Summary: s,
-		Tables: map[string]string{}}
+		Tables: map[string]string{}, Definitions: s.Definitions, Notes: s.Notes}
 	for _, name := range slices.Sorted(maps.Keys(s.Tables)) {
 		m.Tables[name] = stem + "_" + name
 	}
@@ -182,7 +186,7 @@ func ReadRun(dir string) (*Run, error) {
 	}
 	for i := range r.Measurements {
 		m := &r.Measurements[i]
-		m.Summary = &Summary{Checks: m.Checks}
+		m.Summary = &Summary{Checks: m.Checks, Definitions: m.Definitions, Notes: m.Notes}
 		path := filepath.Join(dir, m.PerfData)
 		data, err := os.ReadFile(path)
 		if err != nil {

@@ -102,10 +102,15 @@ func (r *runner) newMeasurement(a scenarios.MeasurementAction) (measurements.Mea
 				*o.into = *o.set
 			}
 		}
+		src, err := measurements.ParseTimestampSource(a.String("timestampSource", string(measurements.WatchTimes)))
+		if err != nil {
+			return nil, err
+		}
 		return &measurements.PodStartupLatency{Client: r.client, LabelSelector: selector, Namespaces: r.namespaces,
-			Thresholds: th, Probes: r.cfg.Probes}, nil
+			Thresholds: th, TimestampSource: src, Probes: r.cfg.Probes}, nil
 	case "APIResponsiveness":
-		return &measurements.APIResponsiveness{Client: r.client}, nil
+		return &measurements.APIResponsiveness{Client: r.client, ScrapeInterval: a.Duration("scrapeInterval", 0),
+			Window: a.Duration("window", 0)}, nil
 	case "SchedulingThroughput":
 		return &measurements.SchedulingThroughput{Client: r.client, LabelSelector: selector,
 			Interval: a.Duration("interval", defaultInterval)}, nil

@@ -19,6 +19,7 @@ const (
 	durationParam
 	intParam
 	percentilesParam // {p50: 2s, p90: 4s, p99: 5s}
+	timestampsParam  // watch or api: which clock pod startup phases are read from
 )
 
 // method is a measurement method: the actions it takes and its parameters.
@@ -30,8 +31,10 @@ type method struct {
 // methods are the measurement methods a scenario may use.
 var methods = map[string]method{
 	"PodStartupLatency": {[]string{"start", "gather"}, map[string]paramKind{
-		"labelSelector": selectorParam, "threshold": durationParam, "thresholds": percentilesParam}},
-	"APIResponsiveness":    {[]string{"start", "gather"}, nil},
+		"labelSelector": selectorParam, "threshold": durationParam, "thresholds": percentilesParam,
+		"timestampSource": timestampsParam}},
+	"APIResponsiveness": {[]string{"start", "gather"}, map[string]paramKind{
+		"scrapeInterval": durationParam, "window": durationParam}},
 	"SchedulingThroughput": {[]string{"start", "gather"}, map[string]paramKind{"labelSelector": selectorParam, "interval": durationParam}},
 	"ResourceUsage":        {[]string{"start", "gather"}, map[string]paramKind{"interval": durationParam}},
 	"WaitForControlledPodsRunning": {[]string{"wait"}, map[string]paramKind{
@@ -57,6 +60,10 @@ func checkParam(kind paramKind, v any) error {
 		}
 		if _, err := labels.Parse(s); err != nil {
 			return fmt.Errorf("bad label selector: %w", err)
+		}
+	case timestampsParam:
+		if s, ok := v.(string); !ok || s != "watch" && s != "api" {
+			return fmt.Errorf("want watch (watch receive times, as ClusterLoader2) or api (the API's timestamps), have %v", v)
 		}
 	case durationParam:
 		if _, err := toDuration(v); err != nil {

@@ -122,11 +122,13 @@ func recomputePodStartup(t *testing.T, dir string, run *results.Run) {
 	}
 	var samples []time.Duration
 	for _, r := range rows[1:] {
-		if r[col["stateless"]] != "true" || r[col["watch"]] == "" || r[col["scheduled"]] == "" {
+		// Pod startup from watch receive times, as ClusterLoader2: from
+		// the first event seen for the pod to the first showing it Running.
+		if r[col["stateless"]] != "true" || r[col["watch_running"]] == "" {
 			continue
 		}
-		created, err1 := time.Parse(time.RFC3339Nano, r[col["created"]])
-		watched, err2 := time.Parse(time.RFC3339Nano, r[col["watch"]])
+		created, err1 := time.Parse(time.RFC3339Nano, r[col["watch_created"]])
+		watched, err2 := time.Parse(time.RFC3339Nano, r[col["watch_running"]])
 		if err1 != nil || err2 != nil {
 			t.Fatalf("row %v: %v %v", r, err1, err2)
 		}
