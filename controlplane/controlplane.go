@@ -93,6 +93,9 @@ type ControlPlane struct {
 	mu        sync.Mutex
 	processes []*process // in start order
 	ready     map[string]func(context.Context) error
+	// exits receives components that exited unexpectedly; Supervise acts
+	// on them.
+	exits chan *ExitError
 }
 
 // Start brings up etcd, the API server, then the scheduler and the
@@ -123,6 +126,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		opts:           opts,
 		files:          f,
 		Record:         Record{Mode: "embedded", RunDir: opts.RunDir, StartedAt: begin},
+		exits:          make(chan *ExitError, exitQueue),
 	}
 	defer func() {
 		if err != nil {
@@ -295,61 +299,73 @@ func (cp *ControlPlane) recordStarted(name string, args []string, url, logPath s
 	}
 }
 
-// reportUnexpectedExit logs a component that dies while it should run, with
-// the end of its log: measurements taken after that are not to be trusted.
-func (cp *ControlPlane) reportUnexpectedExit(p *process) {
-	<-p.done
-	if !p.stopping.Load() {
-		cp.opts.Logger.Error("control-plane component exited unexpectedly", zap.String("component", p.name),
-			zap.Error(p.waitErr), zap.String("log", p.logPath), zap.String("lastLines", p.logTail(10)))
-	}
-}
-
 // Restart stops one component and starts it again with the same flags and
 // port, as an operator restarting it would, and waits until it is healthy.
+// A component that has crashed is started again.
 func (cp *ControlPlane) Restart(ctx context.Context, name string) error {
 	cp.mu.Lock()
 	var old *process
 	for _, p := range cp.processes {
-		if p.name == name && !p.exited() {
+		if p.name == name {
 			old = p
 		}
 	}
-	ready := cp.ready[name]
 	cp.mu.Unlock()
-	if old == nil || ready == nil {
-		return fmt.Errorf("restarting %s: not running", name)
+	if old == nil {
+		return fmt.Errorf("restarting %s: not started", name)
 	}
 	if err := old.stop(cp.opts.StopGrace); err != nil {
 		cp.opts.Logger.Warn("stopping for restart", zap.String("component", name), zap.Error(err))
 	}
+	return cp.respawn(ctx, old)
+}
+
+// respawn starts an exited component again in its place and waits until it
+// is healthy.
+func (cp *ControlPlane) respawn(ctx context.Context, old *process) error {
+	cp.mu.Lock()
+	ready := cp.ready[old.name]
+	cp.mu.Unlock()
+	if ready == nil {
+		return fmt.Errorf("restarting %s: it never became ready", old.name)
+	}
 	begin := time.Now()
-	p, err := startProcess(name, old.binary, old.args, old.logPath)
+	p, err := startProcess(old.name, old.binary, old.args, old.logPath)
 	if err != nil {
 		return err
 	}
-	cp.mu.Lock()
-	// In place: the stop order stays the start order reversed.
-	for i, q := range cp.processes {
-		if q == old {
-			cp.processes[i] = p
-		}
+	if !cp.replace(old, p) {
+		_ = p.stop(cp.opts.StopGrace)
+		return fmt.Errorf("restarting %s: the control plane was stopped", old.name)
 	}
-	cp.mu.Unlock()
 	go cp.reportUnexpectedExit(p)
 	if err := waitReady(ctx, p, ready, cp.opts.ReadyTimeout); err != nil {
 		return err
 	}
 	cp.mu.Lock()
 	for i := range cp.Record.Components {
-		if c := &cp.Record.Components[i]; c.Name == name {
+		if c := &cp.Record.Components[i]; c.Name == old.name {
 			c.PID, c.ReadySeconds = p.pid(), time.Since(begin).Seconds()
 		}
 	}
 	record := cp.Record
 	cp.mu.Unlock()
-	cp.opts.Logger.Info("component restarted", zap.String("component", name), zap.Duration("after", time.Since(begin).Round(time.Millisecond)))
+	cp.opts.Logger.Info("component restarted", zap.String("component", old.name), zap.Duration("after", time.Since(begin).Round(time.Millisecond)))
 	return record.write(cp.opts.RunDir)
+}
+
+// replace puts p where old was, so that the stop order stays the start
+// order reversed. It fails once Stop has taken the processes.
+func (cp *ControlPlane) replace(old, p *process) bool {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	for i, q := range cp.processes {
+		if q == old {
+			cp.processes[i] = p
+			return true
+		}
+	}
+	return false
 }
 
 // Stop terminates the components in reverse start order (so the API server

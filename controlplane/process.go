@@ -66,9 +66,12 @@ func (p *process) exited() bool {
 	}
 }
 
+// errExitedEarly marks a component that exited before it was ready.
+var errExitedEarly = errors.New("exited early")
+
 // exitError describes an exit that nobody asked for, with the end of the log.
 func (p *process) exitError() error {
-	return fmt.Errorf("%s exited early (%v); last lines of %s:\n%s", p.name, p.waitErr, p.logPath, p.logTail(20))
+	return fmt.Errorf("%s %w (%v); last lines of %s:\n%s", p.name, errExitedEarly, p.waitErr, p.logPath, p.logTail(20))
 }
 
 // stop asks the process to terminate and kills it if it has not exited

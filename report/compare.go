@@ -34,8 +34,11 @@ func WriteComparison(dir string, base, cand *analysis.Run, c *compare.Comparison
 		return fmt.Errorf("writing comparison: %w", err)
 	}
 	cdf := Plot{File: comparisonCDFFile, Title: "Pod startup latency CDF, base and candidate"}
-	series := []plots.Series{{Name: "base " + base.Record.ID, Samples: plots.StartupSamples(base)},
-		{Name: "candidate " + cand.Record.ID, Samples: plots.StartupSamples(cand)}}
+	// Both curves under the definition the comparison used.
+	baseRun, candRun := *base, *cand
+	baseRun.PodTimestamps, candRun.PodTimestamps = c.PodTimestamps, c.PodTimestamps
+	series := []plots.Series{{Name: "base " + base.Record.ID, Samples: plots.StartupSamples(&baseRun)},
+		{Name: "candidate " + cand.Record.ID, Samples: plots.StartupSamples(&candRun)}}
 	if len(series[0].Samples) == 0 && len(series[1].Samples) == 0 {
 		cdf.Missing = "neither run measured pod startup"
 	} else if err := plots.StartupCDF(filepath.Join(dir, cdf.File), series, startupThreshold(cand.Record)); err != nil {

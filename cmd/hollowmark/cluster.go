@@ -25,6 +25,7 @@ type clusterFlags struct {
 	etcdNoFsync          bool
 	readyTimeout         time.Duration
 	verbose              bool
+	restartCrashed       int
 }
 
 func (f *clusterFlags) register(fs *pflag.FlagSet) {
@@ -36,6 +37,13 @@ func (f *clusterFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.etcdNoFsync, "etcd-unsafe-no-fsync", false, "run etcd without fsync: faster on slow disks, not durable")
 	fs.DurationVar(&f.readyTimeout, "ready-timeout", 2*time.Minute, "how long each component may take to become healthy")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print debug logs on the terminal too")
+}
+
+// registerSupervision adds the flag of the commands that keep a control
+// plane running: up and run.
+func (f *clusterFlags) registerSupervision(fs *pflag.FlagSet) {
+	fs.IntVar(&f.restartCrashed, "restart-crashed-components", 0,
+		"restart a control-plane component that exits unexpectedly, up to N times per component; with 0 such an exit ends the command with exit code 2")
 }
 
 // session is what a command works in: a run directory with its log file.

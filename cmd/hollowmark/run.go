@@ -50,14 +50,18 @@ The scenario parameter "nodes" is the number of Ready nodes in the cluster
 once ours are up, unless --param nodes=N says otherwise. With --kubeconfig
 and --nodes 0 the scenario runs on the cluster's own nodes.
 
-Ctrl-C stops the run, gathers what was measured so far (marked partial),
-cleans up and writes the results.`,
+Ctrl-C (or SIGTERM) stops the run, gathers what was measured so far
+(marked partial), cleans up and writes the results. So does a control-plane
+component that exits unexpectedly, unless --restart-crashed-components
+restarts it; the run then exits 2 naming the component and showing the end
+of its log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runScenario(cmd.Context(), cmd.OutOrStdout(), &cluster, &nodes, &flags)
 		},
 	}
 	cluster.register(cmd.Flags())
+	cluster.registerSupervision(cmd.Flags())
 	nodes.register(cmd.Flags(), "nodes")
 	f := cmd.Flags()
 	f.StringVar(&flags.scenario, "scenario", "", "built-in scenario name or scenario file (required)")
@@ -72,6 +76,9 @@ cleans up and writes the results.`,
 func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, nodes *nodeFlags, flags *runFlags) (err error) {
 	if flags.scenario == "" {
 		return errors.New("--scenario is required: a built-in scenario (see `hollowmark scenarios`) or a file")
+	}
+	if cluster.restartCrashed < 0 {
+		return errors.New("--restart-crashed-components must be 0 or more")
 	}
 	if cluster.kubeconfig == "" && nodes.count < 1 {
 		return errors.New("--nodes must be at least 1 on the embedded control plane (or give --kubeconfig to use a cluster's own nodes)")
@@ -107,6 +114,9 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 			err = fmt.Errorf("stopping control plane: %w", stopErr)
 		}
 	}()
+	ctx, unwatch := cluster.watch(ctx, s, cp)
+	defer unwatch()
+	defer func() { err = explainCrash(ctx, err) }()
 	run := &results.Run{ID: runID, Cluster: results.Cluster{Mode: cp.Record.Mode, Server: cp.Record.Server,
 		ServerVersion: cp.Record.ServerVersion, HollowNodes: nodes.count}}
 	if nodes.count > 0 {
@@ -155,6 +165,9 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	fmt.Fprintf(stdout, "running scenario %s on %d nodes (run %s, logs in %s)\n", sc.Name, run.Cluster.Nodes, runID, s.runDir)
 	run.Started = time.Now()
 	runner.Run(ctx, cfg, run)
+	if crash := crashCause(ctx); crash != nil {
+		run.Error = fmt.Sprintf("%v (%s)", crash, run.Error)
+	}
 	if err := run.Write(out); err != nil {
 		return fmt.Errorf("writing results: %w", err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/xml"
@@ -47,12 +46,13 @@ func hollowmark(t *testing.T, args ...string) (code int, stdout, stderr string) 
 }
 
 func TestDensityWithFastRuntimeHoldsTheSLOs(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "results")
+	out, runDir := filepath.Join(t.TempDir(), "results"), t.TempDir()
 	code, stdout, stderr := hollowmark(t, append(slices.Clone(smallDensity), "--nodes", "5", "--start-latency", "20ms",
-		"--run-dir", t.TempDir(), "--out", out)...)
+		"--run-dir", runDir, "--out", out)...)
 	if code != results.ExitPassed {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
+	testenv.CheckNoCredentials(t, runDir, out)
 	if !strings.Contains(stdout, "PASS") || !strings.Contains(stdout, "| PodStartupLatency (stateless) |") || !strings.Contains(stdout, "results: "+out) {
 		t.Errorf("stdout lacks the verdict table or the results directory:\n%s", stdout)
 	}
@@ -183,64 +183,44 @@ func TestDensityWithSlowRuntimeViolatesPodStartup(t *testing.T) {
 	}
 }
 
+// SIGTERM, as a CI job's timeout sends, is handled as Ctrl-C.
 func TestInterruptedRunKeepsPartialResults(t *testing.T) {
-	out, runDir := filepath.Join(t.TempDir(), "results"), t.TempDir()
-	cmd := exec.Command(filepath.Join(testenv.BinDir(t), "hollowmark"), append(slices.Clone(smallDensity), "--nodes", "5",
-		"--start-latency", "6s", "--run-dir", runDir, "--out", out)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	// Interrupt while the latency pods are being waited for: pod startup
-	// is started and not gathered.
-	reached := make(chan bool, 1)
-	go func() {
-		scanner := bufio.NewScanner(stderr)
-		for scanner.Scan() {
-			if strings.Contains(scanner.Text(), "step 8 of 12") {
-				reached <- true
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			out, runDir := filepath.Join(t.TempDir(), "results"), t.TempDir()
+			c := startHollowmark(t, append(slices.Clone(smallDensity), "--nodes", "5",
+				"--start-latency", "6s", "--run-dir", runDir, "--out", out)...)
+			// Interrupt while the latency pods are being waited for: pod
+			// startup is started and not gathered.
+			c.waitFor(t, "step 8 of 12", 4*time.Minute)
+			if err := c.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
 			}
-		}
-		close(reached)
-	}()
-	if !<-reached {
-		t.Fatalf("the run never reached step 8; see %s", runDir)
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for range reached {
-		}
-	}()
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != results.ExitFailed {
-		t.Errorf("interrupted run exited %d, want 2", code)
-	}
-	run, err := results.ReadRun(out)
-	if err != nil {
-		t.Fatalf("no results after Ctrl-C: %v", err)
-	}
-	if !run.Partial || !strings.Contains(run.Error, "interrupted") {
-		t.Errorf("run not marked partial: partial %v, error %q", run.Partial, run.Error)
-	}
-	partial := false
-	for _, c := range run.Checks() {
-		partial = partial || c.SLO == "PodStartupLatency (stateless)" && c.Partial
-	}
-	if !partial {
-		t.Errorf("pod startup not gathered as partial: %+v", run.Checks())
-	}
-	record, err := controlplane.ReadRecord(runDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range record.Components {
-		waitGone(t, c.Name, c.PID)
+			if code, terminal := c.wait(t, 4*time.Minute); code != results.ExitFailed {
+				t.Errorf("interrupted run exited %d, want 2:\n%s", code, terminal)
+			}
+			run, err := results.ReadRun(out)
+			if err != nil {
+				t.Fatalf("no results after %s: %v", sig, err)
+			}
+			if !run.Partial || !strings.Contains(run.Error, "interrupted") {
+				t.Errorf("run not marked partial: partial %v, error %q", run.Partial, run.Error)
+			}
+			partial := false
+			for _, c := range run.Checks() {
+				partial = partial || c.SLO == "PodStartupLatency (stateless)" && c.Partial
+			}
+			if !partial {
+				t.Errorf("pod startup not gathered as partial: %+v", run.Checks())
+			}
+			record, err := controlplane.ReadRecord(runDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range record.Components {
+				waitGone(t, c.Name, c.PID)
+			}
+		})
 	}
 }
 

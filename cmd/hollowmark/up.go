@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,10 +19,15 @@ func newUpCommand() *cobra.Command {
 		Short: "Start a control plane (or attach to one) and keep it running until Ctrl-C",
 		Long: `up starts etcd, kube-apiserver, kube-scheduler and kube-controller-manager as
 child processes on loopback, prints the kubeconfig to use, and keeps them
-running until interrupted; then it stops them in order (API server before
-etcd) and leaves no process behind.`,
+running until interrupted (Ctrl-C or SIGTERM); then it stops them in order
+(API server before etcd) and leaves no process behind. A component that
+exits unexpectedly stops everything too (exit code 2, naming it and showing
+the end of its log), unless --restart-crashed-components restarts it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			if flags.restartCrashed < 0 {
+				return errors.New("--restart-crashed-components must be 0 or more")
+			}
 			ctx := cmd.Context()
 			s, err := flags.newSession()
 			if err != nil {
@@ -40,6 +46,9 @@ etcd) and leaves no process behind.`,
 				}
 				s.log.Info("stopped", zap.String("runDir", s.runDir))
 			}()
+			ctx, unwatch := flags.watch(ctx, s, cp)
+			defer unwatch()
+			defer func() { err = explainCrash(ctx, err) }()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "control plane ready in %s (run directory %s)\n", time.Since(begin).Round(time.Millisecond), s.runDir)
 			var pool *runningPool
@@ -60,10 +69,11 @@ etcd) and leaves no process behind.`,
 					s.log.Warn("stopping hollow nodes", zap.Error(err))
 				}
 			}
-			return nil
+			return crashCause(ctx)
 		},
 	}
 	flags.register(cmd.Flags())
+	flags.registerSupervision(cmd.Flags())
 	nodes.register(cmd.Flags(), "nodes")
 	cmd.Flags().DurationVar(&nodesTimeout, "nodes-ready-timeout", 5*time.Minute, "how long hollow nodes may take to become Ready")
 	return cmd
