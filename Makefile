@@ -73,3 +73,28 @@ lint:
 
 clean:
 	rm -rf $(BIN)
+
+# The real-kubelet reference (docs/fidelity.md, "Real kubelet reference"): a
+# kubelet built from the pinned module and stamped as the control plane, with
+# containerd, runc and the CNI plugins from Debian (installed here as root
+# with apt-get when missing, as chromium is), joins a fresh embedded control
+# plane and runs the request-mix workload; one hollow node runs the same
+# beside it on a second control plane. About 11 minutes; the table goes to
+# results/reference-<time>/. Needs root. Flags, e.g.:
+#   make reference REFERENCE_FLAGS="--pods 20 --idle 6m --hollow=false"
+REFERENCE_FLAGS ?=
+.PHONY: reference reference-packages
+reference: upstream reference-packages
+	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
+	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(BIN)/pause ./reference/pause
+	$(GO) build -o $(BIN)/reference ./reference
+	$(BIN)/reference --bin-dir $(BIN) $(REFERENCE_FLAGS)
+
+reference-packages:
+	@missing=; for c in containerd ctr runc unshare nsenter ip; do command -v $$c >/dev/null || missing=1; done; \
+	  for p in bridge host-local loopback; do [ -x /usr/lib/cni/$$p ] || missing=1; done; \
+	  if [ -z "$$missing" ]; then exit 0; fi; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing containerd, runc and containernetworking-plugins (Debian packages) for the real-kubelet reference"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc containernetworking-plugins iproute2 util-linux >/dev/null; \
+	  else echo "the real-kubelet reference needs root and containerd, runc, containernetworking-plugins (Debian: apt-get install them as root)"; exit 1; fi

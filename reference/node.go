@@ -1,0 +1,568 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hollowmark/hollowmark/controlplane"
+)
+
+// The real node's network: a bridge of its own with a private /24. The
+// bridge holds the node's IP (the kubelet refuses a loopback one), pods get
+// the rest from host-local; no gateway, no masquerade, no route out.
+const (
+	bridgeName = "hmref0"
+	bridgeCIDR = "10.203.7.1/24"
+	podSubnet  = "10.203.7.0/24"
+	podRange   = "10.203.7.10"
+	// pauseImage is containerd's sandbox image; podImage is what the
+	// request-mix workload's pods run (hollow/requestmix_test.go). Both are
+	// the locally built pause program.
+	pauseImage = "registry.k8s.io/pause:3.10.1"
+	podImage   = "registry.k8s.io/pause:3.10"
+)
+
+// kernelTunables are the sysctls the kubelet's container manager sets at
+// start (setupKernelTunables); this kind of sandbox refuses the writes, so
+// inside the node's mount namespace ordinary files holding these values are
+// bind-mounted over them and the kubelet finds nothing to change.
+var kernelTunables = map[string]string{
+	"vm/overcommit_memory":      "1",
+	"vm/panic_on_oom":           "0",
+	"kernel/panic":              "10",
+	"kernel/panic_on_oops":      "1",
+	"kernel/keys/root_maxkeys":  "1000000",
+	"kernel/keys/root_maxbytes": "25000000",
+}
+
+// nsDirs are host directories the node's mount namespace covers with
+// directories of the work dir, so that paths containerd, the CNI library
+// and the kubelet hard-code (/run/netns, /var/lib/cni, /var/log/containers,
+// /run/containerd/…) land in the work dir and never on the host.
+var nsDirs = []string{"/run", "/var/lib", "/var/log"}
+
+// realNode is a real kubelet v1.36.3 with containerd and runc, in a mount
+// namespace of its own, joined to the control plane.
+type realNode struct {
+	name, work, binDir string
+	logf               func(format string, args ...any)
+
+	holder, containerd, kubelet *exec.Cmd
+	bridge                      bool
+}
+
+func (n *realNode) path(parts ...string) string {
+	return filepath.Join(append([]string{n.work}, parts...)...)
+}
+
+// checkHost says what is missing for a real node on this machine.
+func checkHost(binDir string) error {
+	if os.Geteuid() != 0 {
+		return errors.New("the real kubelet needs root (mounts, cgroups, a bridge)")
+	}
+	var missing []string
+	for _, tool := range []string{"containerd", "ctr", "runc", "unshare", "nsenter", "mount", "umount", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	for _, f := range []string{"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback", filepath.Join(binDir, "kubelet"), filepath.Join(binDir, "pause")} {
+		if _, err := os.Stat(f); err != nil {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s (`make reference` installs containerd, runc and containernetworking-plugins, and builds bin/kubelet and bin/pause)", strings.Join(missing, ", "))
+	}
+	if matches, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods"); len(matches) > 0 {
+		return fmt.Errorf("%s exists: another kubelet runs on this machine, or an earlier reference run was killed before its clean-up (remove the empty cgroup directories, deepest first)", strings.Join(matches, ", "))
+	}
+	if _, err := net.InterfaceByName(bridgeName); err == nil {
+		return fmt.Errorf("network interface %s exists: an earlier reference run was killed before its clean-up (ip link del %s)", bridgeName, bridgeName)
+	}
+	return nil
+}
+
+// start brings the node up: the mount namespace, the bridge and CNI
+// configuration, containerd with the pause image, then the kubelet with a
+// node client certificate of the control plane's CA. It returns once the
+// kubelet runs; the caller waits for the Node to be Ready. On error the
+// caller still calls stop.
+func (n *realNode) start(ctx context.Context, cp *controlplane.ControlPlane) error {
+	for _, d := range []string{"logs", "sysctl", "ns/run", "ns/var/lib", "ns/var/log", "containerd", "cni/net.d", "cni/ipam", "kubelet", "pod-logs", "image"} {
+		if err := os.MkdirAll(n.path(d), 0o700); err != nil {
+			return fmt.Errorf("creating work directory: %w", err)
+		}
+	}
+	if err := n.startHolder(ctx); err != nil {
+		return err
+	}
+	if err := n.createBridge(ctx); err != nil {
+		return err
+	}
+	if err := os.WriteFile(n.path("cni/net.d/10-hmref.conflist"), []byte(cniConfig(n.path("cni/ipam"))), 0o600); err != nil {
+		return fmt.Errorf("writing CNI configuration: %w", err)
+	}
+	if err := n.startContainerd(ctx); err != nil {
+		return err
+	}
+	if err := n.importPause(ctx); err != nil {
+		return err
+	}
+	return n.startKubelet(ctx, cp)
+}
+
+// startHolder starts the process that holds the node's mount namespace:
+// unshare with private propagation, the bind mounts, then sleep. containerd
+// and the kubelet enter the namespace with nsenter; every mount they make
+// (overlay rootfs, tmpfs volumes, netns files) stays in it.
+func (n *realNode) startHolder(ctx context.Context) error {
+	var script strings.Builder
+	script.WriteString("set -e\n")
+	keys := make([]string, 0, len(kernelTunables))
+	for k := range kernelTunables {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		file := n.path("sysctl", strings.ReplaceAll(k, "/", "."))
+		if err := os.WriteFile(file, []byte(kernelTunables[k]+"\n"), 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", file, err)
+		}
+		fmt.Fprintf(&script, "mount --bind %s /proc/sys/%s\n", shellQuote(file), k)
+	}
+	for _, d := range nsDirs {
+		fmt.Fprintf(&script, "mount --bind %s %s\n", shellQuote(n.path("ns", d)), d)
+	}
+	script.WriteString("echo ready\nexec sleep infinity\n")
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script.String())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("mount namespace: %w", err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the mount namespace (unshare): %w", err)
+	}
+	n.holder = cmd
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		cmd.Wait()
+		return fmt.Errorf("setting up the node's mount namespace (unshare -m, bind mounts over /proc/sys and %s): %s", strings.Join(nsDirs, ", "), strings.TrimSpace(stderr.String()))
+	}
+	n.logf("mount namespace held by pid %d", cmd.Process.Pid)
+	return nil
+}
+
+func (n *realNode) createBridge(ctx context.Context) error {
+	for _, args := range [][]string{
+		{"link", "add", bridgeName, "type", "bridge"},
+		{"addr", "add", bridgeCIDR, "dev", bridgeName},
+		{"link", "set", bridgeName, "up"},
+	} {
+		if err := run(ctx, "ip", args...); err != nil {
+			return err
+		}
+		n.bridge = true
+	}
+	return nil
+}
+
+func cniConfig(ipamDir string) string {
+	return fmt.Sprintf(`{
+  "cniVersion": "0.4.0",
+  "name": "hollowmark-reference",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": %q,
+      "isGateway": false,
+      "ipMasq": false,
+      "hairpinMode": false,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": %q,
+        "ranges": [[{"subnet": %q, "rangeStart": %q}]]
+      }
+    },
+    {"type": "loopback"}
+  ]
+}
+`, bridgeName, ipamDir, podSubnet, podRange)
+}
+
+// containerdConfig moves everything containerd keeps under the work dir.
+// restrict_oom_score_adj: without CAP_SYS_RESOURCE runc cannot lower a
+// sandbox's oom_score_adj ("can't get final child's PID from pipe: EOF").
+// cgroupfs, not systemd; runc, not crun (crun refuses hybrid cgroups).
+func (n *realNode) containerdConfig() string {
+	return fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+
+[grpc]
+  address = %q
+
+[ttrpc]
+  address = %q
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = %q
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %q
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  enable_selinux = false
+
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = %q
+
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = %q
+    max_conf_num = 1
+`, n.path("containerd/root"), n.path("containerd/state"), n.socket(), n.path("containerd/ttrpc.sock"),
+		n.path("containerd/opt"), pauseImage, n.path("containerd/runc"), n.path("cni/net.d"))
+}
+
+func (n *realNode) socket() string { return n.path("containerd/containerd.sock") }
+
+// inNamespace runs a command inside the node's mount namespace.
+func (n *realNode) inNamespace(name string, args ...string) *exec.Cmd {
+	full := append([]string{"-t", strconv.Itoa(n.holder.Process.Pid), "-m", "--", name}, args...)
+	cmd := exec.Command("nsenter", full...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+func (n *realNode) startContainerd(ctx context.Context) error {
+	cfg := n.path("containerd/config.toml")
+	if err := os.WriteFile(cfg, []byte(n.containerdConfig()), 0o600); err != nil {
+		return fmt.Errorf("writing containerd configuration: %w", err)
+	}
+	cmd := n.inNamespace("containerd", "--config", cfg)
+	if err := startLogged(cmd, n.path("logs/containerd.log")); err != nil {
+		return fmt.Errorf("starting containerd: %w", err)
+	}
+	n.containerd = cmd
+	n.logf("containerd started (pid %d)", cmd.Process.Pid)
+	return waitUntil(ctx, 30*time.Second, "containerd to serve", func() error {
+		if cmd.ProcessState != nil {
+			return errors.New("exited")
+		}
+		return run(ctx, "ctr", "--address", n.socket(), "version")
+	})
+}
+
+func (n *realNode) ctr(ctx context.Context, args ...string) error {
+	return run(ctx, "ctr", append([]string{"--address", n.socket(), "--namespace", "k8s.io"}, args...)...)
+}
+
+func (n *realNode) importPause(ctx context.Context) error {
+	archive := n.path("image/pause.tar")
+	if err := writeImageArchive(archive, filepath.Join(n.binDir, "pause"), []string{pauseImage, podImage}); err != nil {
+		return err
+	}
+	if err := n.ctr(ctx, "images", "import", archive); err != nil {
+		return fmt.Errorf("importing the pause image: %w", err)
+	}
+	return nil
+}
+
+func (n *realNode) startKubelet(ctx context.Context, cp *controlplane.ControlPlane) error {
+	pair, err := cp.Authority.IssueClient("system:node:"+n.name, "system:nodes")
+	if err != nil {
+		return fmt.Errorf("node client certificate: %w", err)
+	}
+	kubeconfig := n.path("kubelet.kubeconfig")
+	if err := controlplane.WriteKubeconfig(kubeconfig, cp.Config.Host, cp.Authority.CertPEM, "system:node:"+n.name, pair); err != nil {
+		return err
+	}
+	caFile := n.path("ca.crt")
+	if err := os.WriteFile(caFile, cp.Authority.CertPEM, 0o644); err != nil {
+		return fmt.Errorf("writing the cluster CA for the kubelet: %w", err)
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return err
+	}
+	config, err := kubeletConfig(kubeletSettings{
+		socket: n.socket(), clientCA: caFile, podLogs: n.path("pod-logs"), port: ports[0], healthzPort: ports[1],
+	})
+	if err != nil {
+		return err
+	}
+	configPath := n.path("kubelet-config.yaml")
+	if err := os.WriteFile(configPath, config, 0o600); err != nil {
+		return fmt.Errorf("writing kubelet configuration: %w", err)
+	}
+	nodeIP, _, _ := net.ParseCIDR(bridgeCIDR)
+	cmd := n.inNamespace(filepath.Join(n.binDir, "kubelet"),
+		"--config", configPath,
+		"--kubeconfig", kubeconfig,
+		"--root-dir", n.path("kubelet"),
+		"--hostname-override", n.name,
+		"--node-ip", nodeIP.String(),
+		"--v", "2",
+	)
+	if err := startLogged(cmd, n.path("logs/kubelet.log")); err != nil {
+		return fmt.Errorf("starting the kubelet: %w", err)
+	}
+	n.kubelet = cmd
+	n.logf("kubelet started (pid %d, node %s, log %s)", cmd.Process.Pid, n.name, n.path("logs/kubelet.log"))
+	return nil
+}
+
+// exited reports whether the kubelet or containerd has died, and the end
+// of its log.
+func (n *realNode) exited() error {
+	for _, p := range []struct {
+		name string
+		cmd  *exec.Cmd
+	}{{"kubelet", n.kubelet}, {"containerd", n.containerd}} {
+		if p.cmd != nil && p.cmd.ProcessState != nil {
+			return fmt.Errorf("%s exited (%s); its log ends:\n%s", p.name, p.cmd.ProcessState, tail(n.path("logs", p.name+".log"), 15))
+		}
+	}
+	return nil
+}
+
+// stop tears the node down in order: the kubelet, the containers' tasks
+// (killed) and containers, containerd, any process left in the namespace
+// (by PID), the mounts in the namespace deepest first, the namespace's
+// holder, the kubepods cgroups deepest first, the bridge. It goes on past
+// failures and returns them all.
+func (n *realNode) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var errs []error
+	note := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+			n.logf("clean-up: %v", err)
+		}
+	}
+	note(terminate(n.kubelet, "kubelet", 20*time.Second))
+	if n.containerd != nil && n.containerd.ProcessState == nil {
+		note(n.removeContainers(ctx))
+	}
+	note(terminate(n.containerd, "containerd", 20*time.Second))
+	if n.holder != nil && n.holder.ProcessState == nil {
+		note(n.killNamespaceProcesses())
+		note(n.unmountNamespace(ctx))
+		note(terminate(n.holder, "mount namespace holder", 5*time.Second))
+	}
+	note(unmountUnder("/proc/self/mountinfo", n.work, func(p string) error { return run(ctx, "umount", p) }))
+	note(removeCgroups("/sys/fs/cgroup/*/kubepods"))
+	if n.bridge {
+		note(run(ctx, "ip", "link", "del", bridgeName))
+	}
+	return errors.Join(errs...)
+}
+
+// removeContainers kills every task in containerd's k8s.io namespace, then
+// deletes the tasks and containers.
+func (n *realNode) removeContainers(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, "ctr", "--address", n.socket(), "--namespace", "k8s.io", "containers", "list", "--quiet").Output()
+	if err != nil {
+		return fmt.Errorf("listing containers: %w", err)
+	}
+	ids := strings.Fields(string(out))
+	var errs []error
+	for _, id := range ids {
+		n.ctr(ctx, "tasks", "kill", "--signal", "SIGKILL", id) // no task is fine
+	}
+	for _, id := range ids {
+		if err := waitUntil(ctx, 15*time.Second, "task "+id+" to end", func() error {
+			err := n.ctr(ctx, "tasks", "delete", "--force", id)
+			if err != nil && strings.Contains(err.Error(), "not found") {
+				return nil // the container has no task
+			}
+			return err
+		}); err != nil {
+			errs = append(errs, err)
+		}
+		if err := n.ctr(ctx, "containers", "delete", id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(ids) > 0 {
+		n.logf("removed %d containers", len(ids))
+	}
+	return errors.Join(errs...)
+}
+
+// killNamespaceProcesses kills, by PID, the processes left in the node's
+// mount namespace (shims, containers) other than its holder.
+func (n *realNode) killNamespaceProcesses() error {
+	holder := n.holder.Process.Pid
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", holder))
+	if err != nil {
+		return fmt.Errorf("reading the node's mount namespace: %w", err)
+	}
+	for range 3 {
+		pids := processesIn(ns, holder)
+		if len(pids) == 0 {
+			return nil
+		}
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if pids := processesIn(ns, holder); len(pids) > 0 {
+		return fmt.Errorf("processes %v survive SIGKILL in the node's mount namespace", pids)
+	}
+	return nil
+}
+
+// processesIn lists the processes whose mount namespace is ns, but skip.
+func processesIn(ns string, skip int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == skip {
+			continue
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid)); err == nil && l == ns {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// unmountNamespace unmounts, inside the node's namespace and deepest first,
+// every mount under the work dir, the covered directories and /proc/sys.
+func (n *realNode) unmountNamespace(ctx context.Context) error {
+	mountinfo := fmt.Sprintf("/proc/%d/mountinfo", n.holder.Process.Pid)
+	umount := func(p string) error {
+		cmd := n.inNamespace("umount", p)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("umount %s in the node's namespace: %v: %s", p, err, bytes.TrimSpace(out))
+		}
+		return nil
+	}
+	var errs []error
+	for _, root := range append([]string{n.work, "/proc/sys"}, nsDirs...) {
+		errs = append(errs, unmountUnder(mountinfo, root, umount))
+	}
+	return errors.Join(errs...)
+}
+
+// unmountUnder unmounts the mount points in a mountinfo file at or below
+// root, deepest (and latest) first.
+func unmountUnder(mountinfo, root string, umount func(string) error) error {
+	data, err := os.ReadFile(mountinfo)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", mountinfo, err)
+	}
+	points := mountPointsUnder(string(data), root)
+	var errs []error
+	for _, p := range points {
+		errs = append(errs, umount(p))
+	}
+	return errors.Join(errs...)
+}
+
+// mountPointsUnder parses mountinfo and returns the mount points at or
+// below root in unmounting order: deepest first, later mounts before
+// earlier ones at the same depth (a mount stacked on another comes off
+// first).
+func mountPointsUnder(mountinfo, root string) []string {
+	type point struct {
+		path  string
+		order int
+	}
+	var points []point
+	for i, line := range strings.Split(mountinfo, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 5 {
+			continue
+		}
+		p := unescapeMount(fields[4])
+		if p == root || strings.HasPrefix(p, strings.TrimSuffix(root, "/")+"/") {
+			points = append(points, point{p, i})
+		}
+	}
+	slices.SortStableFunc(points, func(a, b point) int {
+		if da, db := strings.Count(a.path, "/"), strings.Count(b.path, "/"); da != db {
+			return db - da
+		}
+		return b.order - a.order
+	})
+	out := make([]string, len(points))
+	for i, p := range points {
+		out[i] = p.path
+	}
+	return out
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// removeCgroups removes the cgroup directories matching pattern and all
+// below them, deepest first (rmdir: a cgroup with tasks stays, and says so).
+func removeCgroups(pattern string) error {
+	roots, err := filepath.Glob(pattern)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, root := range roots {
+		var dirs []string
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		slices.SortFunc(dirs, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+		for _, d := range dirs {
+			if err := syscall.Rmdir(d); err != nil && !errors.Is(err, syscall.ENOENT) {
+				errs = append(errs, fmt.Errorf("removing cgroup %s: %w", d, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
