@@ -521,9 +521,11 @@ func (k *Kubelet) terminate(p *pod, obj *corev1.Pod) {
 	})
 }
 
-// volumeTeardown is how long after its containers stop a pod's volumes are
-// unmounted: the volume manager's reconciler runs every 100 ms.
-const volumeTeardown = 100 * time.Millisecond
+// volumeTeardown is how long after its containers stop the kubelet sees a
+// pod's volumes gone: the volume manager takes them down within its 100 ms
+// loops, and SyncTerminatedPod's WaitForUnmount polls every 300 ms, the
+// first time at once, so the second poll finds them gone.
+const volumeTeardown = 300 * time.Millisecond
 
 // finishTermination reports a deleted pod's terminal phase; its status
 // sync then deletes it.

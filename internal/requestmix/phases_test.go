@@ -37,7 +37,7 @@ func TestPhasesDivideEachRowByItsUnit(t *testing.T) {
 }
 
 func TestPerPodLeavesOutTheWorkloadsOwnRequests(t *testing.T) {
-	d := Delta{Requests: map[string]float64{"POST pods": 10, "DELETECOLLECTION pods": 1, "LIST pods": 40,
+	d := Delta{Requests: map[string]float64{"POST pods": 10, "LIST pods": 40,
 		"WATCH pods": 3, "GET pods": 30, "PATCH pods/status": 30}}
 	if got := PerPod(d, 10); got != 6 {
 		t.Errorf("PerPod = %v, want 6", got)
