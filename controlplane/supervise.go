@@ -54,10 +54,12 @@ func (cp *ControlPlane) reportUnexpectedExit(p *process) {
 	}
 }
 
-// restartDelay is a supervisor's pause before a restart. Components that
-// die with the crashed one (a controller-manager still starting when the API
-// server goes) are reported meanwhile, and restarted after what they need.
-const restartDelay = time.Second
+// settleDelay is the pause between a crash and acting on it, as a
+// supervisor's back-off. Components that die with the crashed one (a
+// controller-manager still starting when the API server goes, and often
+// reaped first) are reported meanwhile, so that the one they need is named,
+// or restarted first.
+const settleDelay = time.Second
 
 // Supervise watches the components until ctx ends. A component that exits
 // without being asked to is restarted with the same flags and port, as a
@@ -78,7 +80,7 @@ func (cp *ControlPlane) Supervise(ctx context.Context, maxRestarts int) error {
 				pending = append(pending, crash)
 			}
 		}
-		if maxRestarts > 0 && !sleep(ctx, restartDelay) {
+		if !sleep(ctx, settleDelay) {
 			return nil
 		}
 		pending = inStartOrder(append(pending, cp.drainExits()...))
