@@ -63,10 +63,10 @@ func TestCompareWithItself(t *testing.T) {
 	if len(c.Regressions()) != 0 {
 		t.Errorf("a run against itself has regressions: %v", c.Regressions())
 	}
-	// 18 pod startup rows, 2 call kinds, 3 throughput rows, 2 components
-	// of 5 rows.
-	if len(c.Rows) != 18+2+3+10 {
-		t.Errorf("%d rows, want 33", len(c.Rows))
+	// 9 pod startup rows (three transitions under watch times), 2 call
+	// kinds, 3 throughput rows, 2 components of 5 rows.
+	if len(c.Rows) != 9+2+3+10 {
+		t.Errorf("%d rows, want 24", len(c.Rows))
 	}
 	for _, r := range c.Rows {
 		judged := r.Verdict == WithinNoise || r.Verdict == WholeSeconds && wholeSecondPhase(r.Metric)

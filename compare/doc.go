@@ -4,12 +4,14 @@
 //
 // # What is compared
 //
-//   - Pod startup: every transition (create_to_schedule, schedule_to_run,
+//   - Pod startup: the transitions (create_to_schedule, schedule_to_run,
 //     run_to_watch, schedule_to_watch, the SLI pod_startup, create_to_run)
-//     of the stateless pods that reached both its ends, at p50, p90 and
+//     of the stateless pods that reached both their ends, at p50, p90 and
 //     p99, from the per-pod samples, under one definition for both runs:
 //     watch receive times when both runs have them, else the API's
-//     timestamps (CommonTimestamps), which every run recorded.
+//     timestamps (CommonTimestamps), which every run recorded. Under watch
+//     times only create_to_schedule, schedule_to_watch and pod_startup:
+//     the others equal one of them, or zero, by definition.
 //   - API call latency: p99 of every call kind inside the SLO over each
 //     whole run, from the API server's histograms (the worst window, which
 //     the SLO is checked on, has too few calls to draw an interval from).

@@ -42,7 +42,8 @@ func (c *Comparison) Markdown() string {
 
 // Definitions says what the pod startup and API rows are read from.
 func (c *Comparison) Definitions() string {
-	s := "Pod startup of both runs is read from watch receive times, as ClusterLoader2 does."
+	s := "Pod startup of both runs is read from watch receive times, as ClusterLoader2 does; there schedule_to_run " +
+		"is schedule_to_watch, create_to_run is pod_startup and run_to_watch is 0, so they are not repeated."
 	if c.PodTimestamps == measurements.APITimes {
 		s = "Pod startup of both runs is read from the API's timestamps (a run from before watch times, or with " +
 			"timestampSource: api, has no other); create_to_schedule, schedule_to_run and create_to_run are then " +

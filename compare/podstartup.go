@@ -5,16 +5,18 @@ import (
 	"github.com/hollowmark/hollowmark/measurements"
 )
 
-// podStartupRows compares every transition of pod startup at p50, p90,
+// podStartupRows compares the transitions of pod startup at p50, p90,
 // p99, under one definition for both runs: watch times when both
 // measured them, else the API's timestamps, which every run recorded.
-// Under the API's, transitions between two second-truncated times are
-// shown but not judged.
+// Transitions equal to another by definition are left out (judging the
+// same samples twice would only add chances of a false alarm). Under the
+// API's, transitions between two second-truncated times are shown but not
+// judged.
 func podStartupRows(base, cand *analysis.Run, opts Options) []Row {
 	src := CommonTimestamps(base, cand)
 	b, c := phaseSamples(base.Pods, src), phaseSamples(cand.Pods, src)
 	var out []Row
-	for _, name := range measurements.Transitions {
+	for _, name := range measurements.Distinct(src) {
 		out = append(out, series{group: GroupPodStartup, name: name, unit: "ms",
 			base: b[name], cand: c[name], inBase: len(b[name]) > 0, inCand: len(c[name]) > 0,
 			stats: []statistic{p50, p90, p99}, floor: opts.latencyFloor(),

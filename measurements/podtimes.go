@@ -95,6 +95,17 @@ func (p PodTimes) Startup(src TimestampSource) (time.Duration, bool) {
 	return d, ok
 }
 
+// Distinct are the transitions that are not the same as another by
+// definition under src: under watch times run and watch are one event, so
+// schedule_to_run is schedule_to_watch, create_to_run is pod_startup and
+// run_to_watch is zero. Comparisons judge each only once.
+func Distinct(src TimestampSource) []string {
+	if src == WatchTimes {
+		return []string{CreateToSchedule, ScheduleToWatch, PodStartup}
+	}
+	return Transitions
+}
+
 // WholeSeconds reports whether a transition runs between two times the API
 // server truncates to the second under src: its values are whole seconds.
 func WholeSeconds(src TimestampSource, transition string) bool {
