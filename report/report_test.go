@@ -32,13 +32,16 @@ func writeRun(t *testing.T) string {
 			{SLO: "PodStartupLatency (stateless)", Thresholds: results.Thresholds{P99: 2 * time.Second}, Measured: results.Percentiles{Count: 20, P99: 3200 * time.Millisecond}},
 			{SLO: "Made up <check> & more", Thresholds: results.Thresholds{P99: time.Second}, Measured: results.Percentiles{Count: 1, P99: time.Millisecond}},
 		},
-		Tables: map[string][][]string{"pods.csv": rows}})
+		Tables: map[string][][]string{"pods.csv": rows}, Notes: []string{noteOfTheRun}})
 	dir := t.TempDir()
 	if err := r.Write(dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
+
+// noteOfTheRun is a measurement's note, which summary and report must show.
+const noteOfTheRun = "The kubelet_* columns are empty: the pods ran on nodes of <another> process."
 
 func TestReportListsEveryCheckAndSaysWhichPlotsAreMissing(t *testing.T) {
 	dir := writeRun(t)
@@ -58,6 +61,9 @@ func TestReportListsEveryCheckAndSaysWhichPlotsAreMissing(t *testing.T) {
 		if !strings.Contains(string(page), "<td>"+html.EscapeString(c.SLO)+"</td>") {
 			t.Errorf("report lacks check %q", c.SLO)
 		}
+	}
+	if !strings.Contains(string(page), html.EscapeString(noteOfTheRun)) {
+		t.Error("report lacks the measurement's note")
 	}
 	drawn := map[string]bool{}
 	for _, f := range figures {
@@ -82,7 +88,8 @@ func TestReportListsEveryCheckAndSaysWhichPlotsAreMissing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(summary), "# tiny-1: FAIL") || !strings.Contains(string(summary), "- [Pod startup latency CDF](pod_startup_cdf.png)") {
+	if !strings.Contains(string(summary), "# tiny-1: FAIL") || !strings.Contains(string(summary), "- [Pod startup latency CDF](pod_startup_cdf.png)") ||
+		!strings.Contains(string(summary), noteOfTheRun) {
 		t.Errorf("summary.md:\n%s", summary)
 	}
 	// Written twice, the summary does not grow.
