@@ -79,8 +79,9 @@ clean:
 # containerd, runc and the CNI plugins from Debian (installed here as root
 # with apt-get when missing, as chromium is), joins a fresh embedded control
 # plane and runs the request-mix workload; one hollow node runs the same
-# beside it on a second control plane. About 11 minutes; the table goes to
-# results/reference-<time>/. Needs root. Flags, e.g.:
+# beside it on a second control plane. First a one-pod test checks that the
+# node comes up and its clean-up leaves nothing behind. About 12 minutes; the
+# table goes to results/reference-<time>/. Needs root. Flags, e.g.:
 #   make reference REFERENCE_FLAGS="--pods 20 --idle 6m --hollow=false"
 REFERENCE_FLAGS ?=
 .PHONY: reference reference-packages
@@ -88,6 +89,7 @@ reference: upstream reference-packages
 	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
 	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(BIN)/pause ./reference/pause
 	$(GO) build -o $(BIN)/reference ./reference
+	HOLLOWMARK_REAL_KUBELET=1 HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -count=1 -run TestRealNodeJoinsAndCleansUp ./reference
 	$(BIN)/reference --bin-dir $(BIN) $(REFERENCE_FLAGS)
 
 reference-packages:
