@@ -9,7 +9,9 @@ LDFLAGS := -X main.version=$(VERSION)
 # The control plane, built from the pinned upstream modules (see go.mod).
 UPSTREAM := k8s.io/kubernetes/cmd/kube-apiserver \
             k8s.io/kubernetes/cmd/kube-scheduler \
-            k8s.io/kubernetes/cmd/kube-controller-manager
+            k8s.io/kubernetes/cmd/kube-controller-manager \
+            ./internal/tools/etcd
+ETCD_VERSION := $(shell $(GO) list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
 
 # Upstream stamps its version into the binaries at link time (see its
 # hack/lib/version.sh); we take it from the pinned module. The module zip does
@@ -36,10 +38,15 @@ build: hollowmark upstream
 hollowmark:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/hollowmark ./cmd/hollowmark
 
-# go build is incremental: seconds when nothing changed, ~4 minutes cold.
+# One go build for the four binaries, so that the go command schedules their
+# shared packages once. -w drops DWARF, which nobody debugs these with: it
+# halves the link's CPU time and takes a fifth off the size (kube-apiserver:
+# 17 s -> 9 s of CPU, 150 -> 122 MB). The symbol table stays (no -s), so
+# pprof and go tool nm still name functions. go build is incremental:
+# seconds when nothing changed.
 upstream:
-	$(GO) build -ldflags "$(KUBE_LDFLAGS)" -o $(BIN)/ $(UPSTREAM)
-	$(GO) build -o $(BIN)/etcd ./internal/tools/etcd
+	@echo "building kube-apiserver, kube-scheduler, kube-controller-manager (Kubernetes $(KUBE_VERSION)) and etcd ($(ETCD_VERSION)) from source into $(BIN): 5-10 min the first time, seconds afterwards"
+	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/ $(UPSTREAM)
 
 run: build
 	$(BIN)/hollowmark run --scenario density $(RUN_FLAGS)
