@@ -27,7 +27,10 @@ type ExitError struct {
 
 func (e *ExitError) Error() string {
 	msg := fmt.Sprintf("%s exited unexpectedly (%v)", e.Component, e.Err)
-	if e.Restarts > 0 {
+	switch {
+	case e.Restarts == 1:
+		msg += " after 1 restart"
+	case e.Restarts > 1:
 		msg += fmt.Sprintf(" after %d restarts", e.Restarts)
 	}
 	return msg
