@@ -98,6 +98,20 @@ func nodeIP(index int) string {
 	return fmt.Sprintf("127.%d.%d.%d", (n>>16)&255, (n>>8)&255, n&255)
 }
 
+// hostNetworkIP is the address hostNetwork pods of node index get. On a
+// real node it is the node's own; a hollow node's is on loopback, which
+// EndpointSlices refuse ("may not be in the loopback range"), so such pods
+// get one from 198.18.0.0/15, the range set aside for benchmarks (RFC 2544):
+// valid for endpoints, routed nowhere, and not among the node's addresses,
+// so the API server never dials it for the node.
+func hostNetworkIP(index int) netip.Addr {
+	base := netip.MustParseAddr("198.18.0.0").As4()
+	n := binary.BigEndian.Uint32(base[:]) + uint32(index%(1<<17)) + 1
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], n)
+	return netip.AddrFrom4(b)
+}
+
 // register creates the Node (or adopts an existing one) and starts the
 // node's heartbeats and watches. It returns once the Node exists.
 func (k *Kubelet) register(ctx context.Context) error {

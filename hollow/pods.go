@@ -273,7 +273,7 @@ func (k *Kubelet) createSandbox(p *pod) {
 
 func (k *Kubelet) sandboxReady(p *pod, now time.Time) {
 	if p.hostNetwork {
-		p.ip = netip.MustParseAddr(k.ip)
+		p.ip = hostNetworkIP(k.index)
 	} else {
 		ip, ok := k.ips.allocate(k.podCIDR)
 		if !ok {

@@ -18,11 +18,7 @@ import (
 
 func (c *cluster) namespace(t *testing.T, name string) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if _, err := c.client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return createNamespaceWithServiceAccount(t, c.client, name)
 }
 
 // podOn is a pod the scheduler must place on node.
@@ -225,5 +221,39 @@ func TestInjectedFaultsShowWhatAKubeletShows(t *testing.T) {
 	// A crash-looping container restarts after the back-off.
 	c.waitPod(t, ns, string(hollow.FaultCrashLoop), "a restart", func(p *corev1.Pod) bool {
 		return p.Status.ContainerStatuses[0].RestartCount >= 1
+	})
+}
+
+// A hostNetwork pod's IP must be one EndpointSlices accept: a Service in
+// front of it gets the pod as a ready endpoint.
+func TestHostNetworkPodsServeBehindAService(t *testing.T) {
+	c := startPool(t, "hostnet-", 1, fastConfig())
+	ns := c.namespace(t, "hostnet")
+	ctx := context.Background()
+	p := podOn("agent", "hostnet-0", nil)
+	p.Labels = map[string]string{"app": "agent"}
+	p.Spec.HostNetwork = true
+	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "agent"}, Spec: corev1.ServiceSpec{
+		Selector: map[string]string{"app": "agent"}, Ports: []corev1.ServicePort{{Port: 80}}}}
+	if _, err := c.client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	running := c.waitPod(t, ns, "agent", "the pod to be ready", func(p *corev1.Pod) bool { return podReady(p) })
+	waitFor(t, "the pod as an endpoint of its Service", 30*time.Second, func(ctx context.Context) (bool, error) {
+		slices, err := c.client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=agent"})
+		if err != nil {
+			return false, nil
+		}
+		for _, s := range slices.Items {
+			for _, e := range s.Endpoints {
+				if len(e.Addresses) == 1 && e.Addresses[0] == running.Status.PodIP {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
 	})
 }
