@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 
+	"github.com/go-logr/zapr"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/klog/v2"
 )
 
 // New returns a logger that writes info and above to console in a compact
@@ -31,11 +33,16 @@ func New(console io.Writer, logPath string, verbose bool) (logger *zap.Logger, c
 		EncodeLevel:    zapcore.CapitalLevelEncoder,
 		EncodeDuration: zapcore.StringDurationEncoder,
 	}
+	fileCore := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(file), zapcore.DebugLevel)
 	core := zapcore.NewTee(
 		zapcore.NewCore(zapcore.NewConsoleEncoder(consoleCfg), zapcore.Lock(zapcore.AddSync(console)), consoleLevel),
-		zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(file), zapcore.DebugLevel),
+		fileCore,
 	)
 	logger = zap.New(core)
+	// client-go logs through klog, to stderr unless told otherwise: its
+	// watch errors while an API server restarts would flood the terminal.
+	// klog is process-wide; so is the one session a command runs.
+	klog.SetLogger(zapr.NewLogger(zap.New(fileCore).Named("klog")))
 	return logger, func() {
 		_ = logger.Sync()
 		file.Close()
