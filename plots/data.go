@@ -59,12 +59,14 @@ func startup(p analysis.Pod, src measurements.TimestampSource) (time.Duration, b
 //
 // Scheduling is the watch's observation of the binding when recorded,
 // under either definition: the API's time is truncated to the second and
-// would move up to a second of scheduling into the next segment. With the
-// API's definition, creation and container start are still truncated, and
-// the watch can see a status before the kubelet's call posting it
-// returns, so a segment can come out negative. It is clamped to zero: a bar
-// then shows the pod's segments with that clamp, and its total is the
-// pod's startup plus the size of each negative segment clamped.
+// would move up to a second of scheduling into the next segment.
+//
+// Each bar adds up to exactly the pod's startup. A boundary observed out
+// of order (the kubelet saw the pod before our watch saw it bound; the
+// watch saw the status before the kubelet's call posting it returned; a
+// second-truncated API time before the watch's) is moved to the nearest
+// time that keeps the order, so that its segment is zero rather than
+// negative and the next one takes the rest.
 //
 // It returns nil when no pod counts.
 func PhaseBars(r *analysis.Run) []PhaseBar {
@@ -128,14 +130,8 @@ func scheduledAt(p analysis.Pod) time.Time {
 
 func probeSegments(p analysis.Pod, src measurements.TimestampSource) []Segment {
 	ph := p.Phases(src)
-	started, scheduled := containersStarted(p), scheduledAt(p)
-	return clamped([]Segment{
-		{createToSchedule, scheduled.Sub(ph.Create)},
-		{scheduleToSeen, p.KubeletSeen.Sub(scheduled)},
-		{seenToStarted, started.Sub(p.KubeletSeen)},
-		{startedToPosted, p.StatusPosted.Sub(started)},
-		{postedToWatch, ph.Watch.Sub(p.StatusPosted)},
-	})
+	return stacked([]string{createToSchedule, scheduleToSeen, seenToStarted, startedToPosted, postedToWatch},
+		ph.Create, scheduledAt(p), p.KubeletSeen, containersStarted(p), p.StatusPosted, ph.Watch)
 }
 
 // watchSegments are the SLO measurement's own phases. Under watch times
@@ -146,28 +142,46 @@ func watchSegments(p analysis.Pod, src measurements.TimestampSource) []Segment {
 	ph := p.Phases(src)
 	scheduled := scheduledAt(p)
 	if src == measurements.WatchTimes {
-		return clamped([]Segment{
-			{createToSchedule, scheduled.Sub(ph.Create)},
-			{scheduleToWatch, ph.Watch.Sub(scheduled)},
-		})
+		return stacked([]string{createToSchedule, scheduleToWatch}, ph.Create, scheduled, ph.Watch)
 	}
 	run := ph.Run
-	if run.IsZero() || run.Before(scheduled) {
+	if run.IsZero() {
 		run = scheduled
 	}
-	return clamped([]Segment{
-		{createToSchedule, scheduled.Sub(ph.Create)},
-		{scheduleToRun, run.Sub(scheduled)},
-		{runToWatch, ph.Watch.Sub(run)},
-	})
+	return stacked([]string{createToSchedule, scheduleToRun, runToWatch}, ph.Create, scheduled, run, ph.Watch)
 }
 
-// clamped sets negative segments to zero.
-func clamped(segments []Segment) []Segment {
-	for i := range segments {
-		segments[i].Value = max(segments[i].Value, 0)
+// stacked is the segments between consecutive bounds, the first bound
+// being the pod's creation and the last its watch time. Each inner bound
+// is kept between the one before it and the last, so no segment is
+// negative and they add up to last − first.
+func stacked(names []string, bounds ...time.Time) []Segment {
+	last := bounds[len(bounds)-1]
+	prev := bounds[0]
+	out := make([]Segment, len(names))
+	for i, name := range names {
+		b := last
+		if i+1 < len(names) {
+			b = earlier(later(bounds[i+1], prev), last)
+		}
+		out[i] = Segment{name, max(b.Sub(prev), 0)}
+		prev = later(b, prev)
 	}
-	return segments
+	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // PodTimeline counts, over time, the pods r.Pods has seen created,

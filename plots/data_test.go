@@ -61,7 +61,8 @@ func TestStartupSamples(t *testing.T) {
 func TestPhaseBars(t *testing.T) {
 	// fast has every probe; slow lacks the containers' start, so it counts
 	// from kubelet running, and its watch saw the status 10ms before the
-	// kubelet's post returned.
+	// kubelet's post returned: the post counts as done when watched, so
+	// the bar adds up to the pod's startup.
 	fast := analysis.Pod{Name: "fast", Stateless: true, PodTimes: api(0, 0, 0, 650),
 		KubeletSeen: at(300), ContainersStarted: at(500), KubeletRunning: at(520), StatusPosted: at(600)}
 	slow := analysis.Pod{Name: "slow", Stateless: true, PodTimes: api(0, 1000, -1, 1690),
@@ -70,7 +71,7 @@ func TestPhaseBars(t *testing.T) {
 	fastProbes := []Segment{{createToSchedule, 0}, {scheduleToSeen, ms(300)}, {seenToStarted, ms(200)},
 		{startedToPosted, ms(100)}, {postedToWatch, ms(50)}}
 	slowProbes := []Segment{{createToSchedule, ms(1000)}, {scheduleToSeen, ms(200)}, {seenToStarted, ms(200)},
-		{startedToPosted, ms(300)}, {postedToWatch, 0}}
+		{startedToPosted, ms(290)}, {postedToWatch, 0}}
 	unprobed := fast
 	unprobed.KubeletSeen = time.Time{}
 	// Without probes: slow has no run time, so it counts as run when
@@ -82,7 +83,7 @@ func TestPhaseBars(t *testing.T) {
 	exact := slow
 	exact.WatchScheduled = at(1150)
 	exactProbes := []Segment{{createToSchedule, ms(1150)}, {scheduleToSeen, ms(50)}, {seenToStarted, ms(200)},
-		{startedToPosted, ms(300)}, {postedToWatch, 0}}
+		{startedToPosted, ms(290)}, {postedToWatch, 0}}
 	tie := analysis.Pod{Name: "tie", Stateless: true, PodTimes: api(0, 0, 100, 650)}
 	tieAPI := []Segment{{createToSchedule, 0}, {scheduleToRun, ms(100)}, {runToWatch, ms(550)}}
 	// Under watch times: created seen at 400, bound at 450, Running at
@@ -91,6 +92,12 @@ func TestPhaseBars(t *testing.T) {
 		WatchCreated: at(400), WatchScheduled: at(450), WatchRunning: at(620), APICreated: at(0), APIScheduled: at(0), APIRun: at(0)},
 		KubeletSeen: at(480), ContainersStarted: at(560), StatusPosted: at(600)}
 	watchedProbes := []Segment{{createToSchedule, ms(50)}, {scheduleToSeen, ms(30)}, {seenToStarted, ms(80)},
+		{startedToPosted, ms(40)}, {postedToWatch, ms(20)}}
+	// The kubelet saw the pod 10 ms before our watch saw it bound: that
+	// segment is zero, the next one starts at the binding.
+	early := watched
+	early.KubeletSeen = at(440)
+	earlyProbes := []Segment{{createToSchedule, ms(50)}, {scheduleToSeen, 0}, {seenToStarted, ms(110)},
 		{startedToPosted, ms(40)}, {postedToWatch, ms(20)}}
 	watchedOnly := watched
 	watchedOnly.KubeletSeen = time.Time{}
@@ -115,6 +122,7 @@ func TestPhaseBars(t *testing.T) {
 		{"watch-observed scheduling", measurements.APITimes, []analysis.Pod{exact}, bars(exactProbes, exactProbes, exactProbes)},
 		{"tie: the first pod with the value", measurements.APITimes, []analysis.Pod{tie, unprobed, slow}, bars(tieAPI, slowAPI, slowAPI)},
 		{"watch times with probes", measurements.WatchTimes, []analysis.Pod{watched}, bars(watchedProbes, watchedProbes, watchedProbes)},
+		{"out-of-order probe", measurements.WatchTimes, []analysis.Pod{early}, bars(earlyProbes, earlyProbes, earlyProbes)},
 		{"watch times without probes", measurements.WatchTimes, []analysis.Pod{watchedOnly}, bars(watchedPhases, watchedPhases, watchedPhases)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
