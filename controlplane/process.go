@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -96,9 +97,13 @@ func (p *process) stop(grace time.Duration) error {
 	return fmt.Errorf("%s did not exit within %s of SIGTERM and was killed", p.name, grace)
 }
 
+// tailBytes bounds what logTail reads: an API server's log grows by
+// hundreds of megabytes over a long run, and a crash is no time to load it.
+const tailBytes = 64 << 10
+
 // logTail returns the last n lines of the process log.
 func (p *process) logTail(n int) string {
-	data, err := os.ReadFile(p.logPath)
+	data, err := readTail(p.logPath, tailBytes)
 	if err != nil {
 		return fmt.Sprintf("(log unreadable: %v)", err)
 	}
@@ -107,4 +112,24 @@ func (p *process) logTail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "  " + strings.Join(lines, "\n  ")
+}
+
+// readTail returns up to the last limit bytes of the file at path.
+func readTail(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	offset := max(0, info.Size()-limit)
+	buf := make([]byte, info.Size()-offset)
+	n, err := f.ReadAt(buf, offset)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf[:n], nil
 }
