@@ -50,7 +50,7 @@ func (k *Kubelet) event(t eventTarget, typ, reason, message string) (name, ns st
 	if k.events == nil {
 		return "", ""
 	}
-	now := time.Now()
+	now := k.env.clock.Now()
 	ns = t.namespace
 	if ns == "" {
 		ns = metav1.NamespaceDefault
@@ -79,7 +79,7 @@ func (k *Kubelet) repeatEvent(name, ns string, count int) {
 	if name == "" {
 		return
 	}
-	now := metav1.NewTime(time.Now())
+	now := metav1.NewTime(k.env.clock.Now())
 	body := fmt.Appendf(nil, `{"count":%d,"lastTimestamp":%q}`, count, now.UTC().Format(time.RFC3339))
 	k.events.Do(kubeapi.Call{Verb: "PATCH", Path: "/api/v1/namespaces/" + ns + "/events/" + name, ContentType: strategicMergePatch, Body: body},
 		func(resp kubeapi.Response) { k.env.metrics.events.WithLabelValues(eventResult(resp.Err)).Inc() })
@@ -92,7 +92,7 @@ func (k *Kubelet) postEvent(ns string, body []byte, attempt int) {
 				k.env.metrics.events.WithLabelValues(eventResult(resp.Err)).Inc()
 				return
 			}
-			time.AfterFunc(time.Duration(attempt)*time.Second, func() { k.postEvent(ns, body, attempt+1) })
+			k.env.clock.AfterFunc(time.Duration(attempt)*time.Second, func() { k.postEvent(ns, body, attempt+1) })
 		})
 }
 

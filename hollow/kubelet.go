@@ -36,6 +36,7 @@ type env struct {
 	probes  ProbeSink
 	log     *zap.Logger
 	ctx     context.Context
+	clock   clock
 	// clusterCIDRFallback is where nodes take a pod CIDR from when the
 	// cluster assigns none.
 	clusterCIDRFallback netip.Prefix
@@ -47,10 +48,10 @@ type Kubelet struct {
 	name   string
 	index  int
 	ip     string
-	client *kubeapi.Client
+	client apiClient
 	// events posts through its own rate limit, as the kubelet's event
 	// recorder does; nil when the fidelity is lean.
-	events *kubeapi.Client
+	events apiClient
 
 	mu      sync.Mutex
 	uid     types.UID
@@ -72,8 +73,8 @@ type Kubelet struct {
 	// ready is the Ready condition, true since readySince.
 	ready        bool
 	readySince   time.Time
-	timers       [4]*time.Timer // lease, status, pod CIDR fallback, ready
-	watches      []*kubeapi.ListWatch
+	timers       [4]timer // lease, status, pod CIDR fallback, ready
+	watches      []watcher
 	registered   bool
 	stopped      bool
 	readyCounted bool
@@ -85,7 +86,7 @@ type Kubelet struct {
 	objectWatches map[objectRef]*objectWatch
 }
 
-func newKubelet(e *env, name string, index int, client, events *kubeapi.Client) *Kubelet {
+func newKubelet(e *env, name string, index int, client, events apiClient) *Kubelet {
 	return &Kubelet{env: e, name: name, index: index, ip: nodeIP(index), client: client, events: events,
 		pods: map[types.UID]*pod{}, objectWatches: map[objectRef]*objectWatch{}}
 }
@@ -118,8 +119,8 @@ func (k *Kubelet) register(ctx context.Context) error {
 	full := k.env.cfg.Fidelity == FidelityFull
 	k.mu.Lock()
 	// A starting kubelet registers NotReady; the lean one skips that step.
-	k.ready, k.readySince, k.leaseRead = !full, time.Now(), !full
-	node := k.nodeObject(time.Now())
+	k.ready, k.readySince, k.leaseRead = !full, k.env.clock.Now(), !full
+	node := k.nodeObject(k.env.clock.Now())
 	k.mu.Unlock()
 	body, err := k.env.codec.Encode(node, corev1.SchemeGroupVersion)
 	if err != nil {
@@ -152,16 +153,16 @@ func (k *Kubelet) register(ctx context.Context) error {
 	k.uid = node.UID
 	k.setPodCIDR(node.Spec.PodCIDR)
 	k.registered = true
-	k.lastReport = time.Now()
+	k.lastReport = k.env.clock.Now()
 	k.reportDelay = statusReportDelay()
 	k.env.metrics.nodesRegistered.Inc()
 	if full {
 		k.startupRequests()
 	}
 	k.renewLeaseLocked()
-	k.timers[1] = time.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
+	k.timers[1] = k.env.clock.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
 	if !k.podCIDR.IsValid() {
-		k.timers[2] = time.AfterFunc(podCIDRWait, k.podCIDRFallback)
+		k.timers[2] = k.env.clock.AfterFunc(podCIDRWait, k.podCIDRFallback)
 	}
 	k.startWatchesLocked()
 	return nil
@@ -309,7 +310,7 @@ func (k *Kubelet) renewLeaseLocked() {
 	if k.stopped {
 		return
 	}
-	now := metav1.NewMicroTime(time.Now())
+	now := metav1.NewMicroTime(k.env.clock.Now())
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: k.name, Namespace: corev1.NamespaceNodeLease, ResourceVersion: k.leaseRV,
@@ -373,7 +374,7 @@ func (k *Kubelet) leaseDone(resp kubeapi.Response) {
 		k.env.metrics.heartbeats.WithLabelValues("lease", "error").Inc()
 		k.env.log.Debug("lease renewal failed", zap.String("node", k.name), zap.Error(resp.Err))
 	}
-	k.timers[0] = time.AfterFunc(next, k.renewLease)
+	k.timers[0] = k.env.clock.AfterFunc(next, k.renewLease)
 }
 
 func (k *Kubelet) leaseGot(resp kubeapi.Response) {
@@ -416,22 +417,22 @@ func (k *Kubelet) statusTick() {
 	if k.stopped {
 		return
 	}
-	if time.Since(k.lastReport) >= nodeStatusReportPeriod+k.reportDelay {
+	if k.env.clock.Now().Sub(k.lastReport) >= nodeStatusReportPeriod+k.reportDelay {
 		k.reportStatusLocked(false)
 	}
-	k.timers[1] = time.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
+	k.timers[1] = k.env.clock.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
 }
 
 // reportStatusLocked patches the node's conditions. After a change the
 // next periodic report shifts by a random delay; after a periodic one it
 // does not.
 func (k *Kubelet) reportStatusLocked(changed bool) {
-	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": k.nodeConditions(time.Now())}})
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": k.nodeConditions(k.env.clock.Now())}})
 	if err != nil {
 		k.env.log.Error("encoding node status", zap.Error(err))
 		return
 	}
-	k.lastReport = time.Now()
+	k.lastReport = k.env.clock.Now()
 	k.reportDelay = 0
 	if changed {
 		k.reportDelay = statusReportDelay()
@@ -458,7 +459,7 @@ func (k *Kubelet) reRegisterLocked() {
 	if k.stopped {
 		return
 	}
-	body, err := k.env.codec.Encode(k.nodeObject(time.Now()), corev1.SchemeGroupVersion)
+	body, err := k.env.codec.Encode(k.nodeObject(k.env.clock.Now()), corev1.SchemeGroupVersion)
 	if err != nil {
 		return
 	}

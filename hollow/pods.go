@@ -75,7 +75,7 @@ type pod struct {
 	conds           [numConds]condition
 	pullAttempts    int
 
-	timer *time.Timer
+	timer timer
 	epoch int // invalidates timers that fired while being stopped
 
 	// deleting: the pod has a deletion timestamp; terminated: its
@@ -98,7 +98,7 @@ type pod struct {
 	objects        []objectRef
 	tokens         []tokenSource
 	tokenGot       []bool
-	tokenRefresh   []*time.Timer
+	tokenRefresh   []timer
 	serviceAccount string
 	mountsPending  int
 
@@ -125,14 +125,14 @@ func (p *pod) setCond(i int, ok bool, now time.Time) {
 func (k *Kubelet) after(p *pod, d time.Duration, step func(now time.Time)) {
 	p.stopTimer()
 	epoch := p.epoch
-	p.timer = time.AfterFunc(d, func() {
+	p.timer = k.env.clock.AfterFunc(d, func() {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if k.stopped || p.gone || p.epoch != epoch {
 			return
 		}
 		p.timer = nil
-		step(time.Now())
+		step(k.env.clock.Now())
 	})
 }
 
@@ -222,7 +222,7 @@ func (k *Kubelet) adopt(p *pod, obj *corev1.Pod) bool {
 	if err != nil {
 		return false
 	}
-	now := time.Now()
+	now := k.env.clock.Now()
 	p.phase, p.ip, p.startTime = corev1.PodRunning, ip, now
 	if st.StartTime != nil {
 		p.startTime = st.StartTime.Time

@@ -19,14 +19,14 @@ var kubeletConditions = map[corev1.PodConditionType]bool{
 	corev1.ContainersReady: true, corev1.PodResizePending: true, corev1.PodResizeInProgress: true,
 }
 
-// mergeStatus is the kubelet's status of p laid over old, the server's, as
-// the status manager's mergePodStatus does: fields the kubelet does not own
-// (QoS class, nominated node, resource claims, others' conditions) stay.
-func (k *Kubelet) mergeStatus(p *pod, old corev1.PodStatus) corev1.PodStatus {
-	st := old
+// ownStatus is the kubelet's status of p as it is now: what one version of
+// the status manager's cache holds. nil means the server's status stands
+// (a pod that finished before this kubelet knew it).
+func (k *Kubelet) ownStatus(p *pod) *corev1.PodStatus {
 	if p.asOnServer {
-		return st
+		return nil
 	}
+	st := &corev1.PodStatus{}
 	st.Phase = p.phase
 	st.HostIP, st.HostIPs = k.ip, []corev1.HostIP{{IP: k.ip}}
 	st.StartTime = ptr.To(metav1.NewTime(p.startTime))
@@ -35,12 +35,6 @@ func (k *Kubelet) mergeStatus(p *pod, old corev1.PodStatus) corev1.PodStatus {
 	if p.ip.IsValid() {
 		st.PodIP = p.ip.String()
 		st.PodIPs = []corev1.PodIP{{IP: st.PodIP}}
-	}
-	st.Conditions = nil
-	for _, c := range old.Conditions {
-		if !kubeletConditions[c.Type] {
-			st.Conditions = append(st.Conditions, c)
-		}
 	}
 	for i, t := range condTypes {
 		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, LastTransitionTime: metav1.NewTime(p.conds[i].at), ObservedGeneration: p.generation}
@@ -58,6 +52,27 @@ func (k *Kubelet) mergeStatus(p *pod, old corev1.PodStatus) corev1.PodStatus {
 	for i := range p.main {
 		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(p, &p.main[i]))
 	}
+	return st
+}
+
+// mergeStatus lays own, the kubelet's status, over old, the server's, as
+// the status manager's mergePodStatus does: fields the kubelet does not own
+// (QoS class, nominated node, resource claims, others' conditions) stay.
+func mergeStatus(old corev1.PodStatus, own *corev1.PodStatus) corev1.PodStatus {
+	if own == nil {
+		return old
+	}
+	st := old
+	st.Phase, st.HostIP, st.HostIPs, st.StartTime = own.Phase, own.HostIP, own.HostIPs, own.StartTime
+	st.ObservedGeneration, st.PodIP, st.PodIPs = own.ObservedGeneration, own.PodIP, own.PodIPs
+	st.InitContainerStatuses, st.ContainerStatuses = own.InitContainerStatuses, own.ContainerStatuses
+	st.Conditions = nil
+	for _, c := range old.Conditions {
+		if !kubeletConditions[c.Type] {
+			st.Conditions = append(st.Conditions, c)
+		}
+	}
+	st.Conditions = append(st.Conditions, own.Conditions...)
 	return st
 }
 

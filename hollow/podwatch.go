@@ -1,8 +1,6 @@
 package hollow
 
 import (
-	"time"
-
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -80,7 +78,7 @@ func (k *Kubelet) onPod(obj *corev1.Pod) {
 	if obj.DeletionTimestamp != nil {
 		// Deleted before it started: nothing to stop.
 		p.phase, p.deleting, p.terminated = corev1.PodFailed, true, true
-		p.startTime = time.Now()
+		p.startTime = k.env.clock.Now()
 		k.syncStatus(p)
 		return
 	}
@@ -90,5 +88,5 @@ func (k *Kubelet) onPod(obj *corev1.Pod) {
 	if k.adopt(p, obj) {
 		return
 	}
-	k.admit(p, time.Now())
+	k.admit(p, k.env.clock.Now())
 }

@@ -82,7 +82,7 @@ func StartPool(ctx context.Context, creds Credentials, cfg PoolConfig, metrics *
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	p := &Pool{
-		env: &env{cfg: &cfg.Node, codec: kubeapi.NewCodec(), metrics: metrics, probes: probes, log: log, ctx: runCtx,
+		env: &env{cfg: &cfg.Node, codec: kubeapi.NewCodec(), metrics: metrics, probes: probes, log: log, ctx: runCtx, clock: realClock{},
 			clusterCIDRFallback: netip.MustParsePrefix("10.64.0.0/10")},
 		cancel: cancel,
 	}
@@ -192,11 +192,11 @@ func (p *Pool) startNode(ctx context.Context, host string, creds Credentials, cf
 		conns.Cert = &cert
 	}
 	index := cfg.Shard + slot*max(1, cfg.Shards)
-	var events *kubeapi.Client
+	var events apiClient // nil when lean: no events
 	if cfg.Node.Fidelity == FidelityFull {
-		events = p.newClient(conns, creds, eventQPS, eventBurst, "kubelet")
+		events = kubeClient{p.newClient(conns, creds, eventQPS, eventBurst, "kubelet")}
 	}
-	kubelet := newKubelet(p.env, name, index, p.newClient(conns, creds, kubeletQPS, kubeletBurst, "kubelet"), events)
+	kubelet := newKubelet(p.env, name, index, kubeClient{p.newClient(conns, creds, kubeletQPS, kubeletBurst, "kubelet")}, events)
 	proxy := newProxy(p.env, name, p.newClient(proxyConns(), creds, proxyQPS, proxyBurst, "kube-proxy"))
 	// Recorded before registering, so that Stop reaches a node whose
 	// registration failed half way.

@@ -46,7 +46,7 @@ func (k *Kubelet) startupRequests() {
 		k.repeatEvent(name, ns, 3)
 	}
 	k.event(node, corev1.EventTypeNormal, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
-	k.timers[3] = time.AfterFunc(runtimeReadyAfter+rand.N(runtimeReadyAfter), k.becomeReady)
+	k.timers[3] = k.env.clock.AfterFunc(runtimeReadyAfter+rand.N(runtimeReadyAfter), k.becomeReady)
 }
 
 func (k *Kubelet) createCSINode() {
@@ -79,7 +79,7 @@ func (k *Kubelet) becomeReady() {
 		return
 	}
 	k.ready = true
-	k.readySince = time.Now()
+	k.readySince = k.env.clock.Now()
 	k.reportStatusLocked(true)
 	k.event(k.nodeTarget(), corev1.EventTypeNormal, "NodeReady", "Node "+k.name+" status is now: NodeReady")
 }
@@ -87,20 +87,20 @@ func (k *Kubelet) becomeReady() {
 // nodeWatches are the kubelet's own watches: its pods and its Node, and,
 // for pods' environment and volumes, Services with a cluster IP (full
 // fidelity; all Services when lean), RuntimeClasses and CSIDrivers.
-func (k *Kubelet) nodeWatches() []*kubeapi.ListWatch {
+func (k *Kubelet) nodeWatches() []watcher {
 	c := k.client
-	ws := []*kubeapi.ListWatch{
-		c.NewListWatch("/api/v1/pods", url.Values{"fieldSelector": {"spec.nodeName=" + k.name}}, podHandler{k}),
-		c.NewListWatch("/api/v1/nodes", url.Values{"fieldSelector": {"metadata.name=" + k.name}}, nodeHandler{k}),
+	ws := []watcher{
+		c.Watch("/api/v1/pods", url.Values{"fieldSelector": {"spec.nodeName=" + k.name}}, 0, podHandler{k}),
+		c.Watch("/api/v1/nodes", url.Values{"fieldSelector": {"metadata.name=" + k.name}}, 0, nodeHandler{k}),
 	}
 	counting := countingHandler{k.env.metrics, "kubelet"}
 	if k.env.cfg.Fidelity == FidelityLean {
-		return append(ws, c.NewListWatch("/api/v1/services", nil, counting))
+		return append(ws, c.Watch("/api/v1/services", nil, 0, counting))
 	}
 	return append(ws,
-		c.NewListWatch("/api/v1/services", url.Values{"fieldSelector": {"spec.clusterIP!=None"}}, counting),
-		c.NewListWatch("/apis/node.k8s.io/v1/runtimeclasses", nil, counting),
-		c.NewListWatch("/apis/storage.k8s.io/v1/csidrivers", nil, counting),
+		c.Watch("/api/v1/services", url.Values{"fieldSelector": {"spec.clusterIP!=None"}}, 0, counting),
+		c.Watch("/apis/node.k8s.io/v1/runtimeclasses", nil, 0, counting),
+		c.Watch("/apis/storage.k8s.io/v1/csidrivers", nil, 0, counting),
 	)
 }
 

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	"github.com/hollowmark/hollowmark/internal/kubeapi"
@@ -50,12 +51,24 @@ func (k *Kubelet) nextStatus() {
 			continue
 		}
 		k.statusBusy = true
+		// The sync sends the version cached when it starts, as syncBatch
+		// does; later changes go in the next sync.
+		v := statusVersion{version: p.version, own: k.ownStatus(p), finished: p.terminated}
 		if k.env.cfg.Fidelity == FidelityLean {
-			k.patchStatus(p, p.version, p.lastSent, p.deleting && p.terminated)
+			k.patchStatus(p, v, p.lastSent, p.deleting)
 			continue
 		}
-		k.getForStatus(p)
+		k.getForStatus(p, v)
 	}
+}
+
+// statusVersion is one version of a pod's status in the status manager's
+// cache: the kubelet's status then, and whether the pod was finished (its
+// containers gone), which lets a deleted pod be deleted for good.
+type statusVersion struct {
+	version  int
+	own      *corev1.PodStatus
+	finished bool
 }
 
 // statusDone ends the sync under way and starts the next.
@@ -66,15 +79,14 @@ func (k *Kubelet) statusDone() {
 
 // retryStatus syncs p again after the status manager's period.
 func (k *Kubelet) retryStatus(p *pod) {
-	time.AfterFunc(statusRetryPeriod, func() {
+	k.env.clock.AfterFunc(statusRetryPeriod, func() {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		k.queueStatus(p)
 	})
 }
 
-func (k *Kubelet) getForStatus(p *pod) {
-	version := p.version
+func (k *Kubelet) getForStatus(p *pod, v statusVersion) {
 	k.client.Do(kubeapi.Call{Verb: "GET", Path: podPath(p)}, func(resp kubeapi.Response) {
 		k.mu.Lock()
 		defer k.mu.Unlock()
@@ -96,7 +108,7 @@ func (k *Kubelet) getForStatus(p *pod) {
 				k.env.log.Error("encoding pod status", zap.Error(err))
 				break
 			}
-			k.patchStatus(p, version, old, server.DeletionTimestamp != nil)
+			k.patchStatus(p, v, old, server.DeletionTimestamp != nil)
 			return
 		}
 		k.statusDone()
@@ -119,17 +131,17 @@ func (k *Kubelet) decodePod(resp kubeapi.Response) (*corev1.Pod, error) {
 }
 
 // patchStatus sends the difference between old (a Pod with only its status,
-// as JSON) and the kubelet's status of p, then deletes the pod if it was
-// deleted and its containers are gone.
-func (k *Kubelet) patchStatus(p *pod, version int, old []byte, deleted bool) {
-	patch, next, err := k.statusPatch(p, old)
+// as JSON) and version v of the kubelet's status, then deletes the pod if it
+// was deleted and its containers are gone.
+func (k *Kubelet) patchStatus(p *pod, v statusVersion, old []byte, deleted bool) {
+	patch, next, err := statusPatch(p.uid, v.own, old)
 	if err != nil {
 		k.env.log.Error("computing pod status patch", zap.String("pod", p.name), zap.Error(err))
 		k.statusDone()
 		return
 	}
 	if patch == nil {
-		k.statusSynced(p, version, deleted)
+		k.statusSynced(p, v, deleted)
 		return
 	}
 	k.client.Do(kubeapi.Call{Verb: "PATCH", Path: podPath(p) + "/status", ContentType: strategicMergePatch, Body: patch},
@@ -144,7 +156,7 @@ func (k *Kubelet) patchStatus(p *pod, version int, old []byte, deleted bool) {
 				if k.env.cfg.Fidelity == FidelityLean {
 					p.lastSent = next
 				}
-				k.statusSynced(p, version, deleted)
+				k.statusSynced(p, v, deleted)
 				return
 			case kubeapi.IsStatus(resp.Err, 404), kubeapi.IsStatus(resp.Err, 409):
 				// The pod is gone or was replaced; its watch event will follow.
@@ -156,18 +168,19 @@ func (k *Kubelet) patchStatus(p *pod, version int, old []byte, deleted bool) {
 		})
 }
 
-// statusSynced notes that version is on the server, and deletes the pod
+// statusSynced notes that version v is on the server, and deletes the pod
 // when the kubelet is done with it.
-func (k *Kubelet) statusSynced(p *pod, version int, deleted bool) {
+func (k *Kubelet) statusSynced(p *pod, v statusVersion, deleted bool) {
+	version := v.version
 	p.syncedVersion = version
 	if p.runningVersion > 0 && version >= p.runningVersion && p.probes.StatusPosted.IsZero() {
-		p.probes.StatusPosted = time.Now()
+		p.probes.StatusPosted = k.env.clock.Now()
 		k.recordProbes(p)
 	}
 	if p.version != version {
 		k.queueStatus(p)
 	}
-	if deleted && p.terminated && !p.gone {
+	if deleted && v.finished && !p.gone {
 		k.deletePod(p)
 		return
 	}
@@ -196,11 +209,11 @@ func podPath(p *pod) string {
 	return "/api/v1/namespaces/" + p.namespace + "/pods/" + p.name
 }
 
-// statusPatch merges the kubelet's status of p into old, the server's pod
+// statusPatch merges own, the kubelet's status, into old, the server's pod
 // (only its status, as JSON), and returns the two-way strategic merge patch
 // from old to the result, guarded by the pod's UID, or nil when nothing
 // changed. next is the merged pod as JSON.
-func (k *Kubelet) statusPatch(p *pod, old []byte) (patch, next []byte, err error) {
+func statusPatch(uid types.UID, own *corev1.PodStatus, old []byte) (patch, next []byte, err error) {
 	var server corev1.Pod
 	if len(old) > 0 {
 		if err := json.Unmarshal(old, &server); err != nil {
@@ -209,7 +222,7 @@ func (k *Kubelet) statusPatch(p *pod, old []byte) (patch, next []byte, err error
 	} else {
 		old = []byte("{}")
 	}
-	merged := corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: p.uid}, Status: k.mergeStatus(p, server.Status)}
+	merged := corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: uid}, Status: mergeStatus(server.Status, own)}
 	next, err = json.Marshal(merged)
 	if err != nil {
 		return nil, nil, err
@@ -218,7 +231,7 @@ func (k *Kubelet) statusPatch(p *pod, old []byte) (patch, next []byte, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	if string(patch) == fmt.Sprintf(`{"metadata":{"uid":%q}}`, p.uid) {
+	if string(patch) == fmt.Sprintf(`{"metadata":{"uid":%q}}`, uid) {
 		return nil, next, nil
 	}
 	// The lean kubelet keeps only what it sent: the UID is not part of it.

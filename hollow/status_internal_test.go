@@ -38,7 +38,7 @@ func TestStatusPatchIsTheDiffFromTheServersStatus(t *testing.T) {
 			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: at},
 			{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "ContainersNotReady", Message: "containers with unready status: [app]", LastTransitionTime: at},
 		}}
-	patch, next, err := k.statusPatch(runningPod(now), serverPod(t, old))
+	patch, next, err := statusPatch("uid-1", k.ownStatus(runningPod(now)), serverPod(t, old))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestStatusPatchIsTheDiffFromTheServersStatus(t *testing.T) {
 	}
 
 	// The server now has what we sent: nothing more to patch.
-	again, _, err := k.statusPatch(runningPod(now), next)
+	again, _, err := statusPatch("uid-1", k.ownStatus(runningPod(now)), next)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestAFinishedPodKnownOnlyFromTheServerIsNotRewritten(t *testing.T) {
 	k := &Kubelet{env: &env{cfg: &cfg}, ip: "127.1.0.1"}
 	old := corev1.PodStatus{Phase: corev1.PodSucceeded, Reason: "done"}
 	p := &pod{uid: "uid-2", asOnServer: true, phase: corev1.PodSucceeded}
-	patch, _, err := k.statusPatch(p, serverPod(t, old))
+	patch, _, err := statusPatch(p.uid, k.ownStatus(p), serverPod(t, old))
 	if err != nil || patch != nil {
 		t.Errorf("patch %s, err %v; want none", patch, err)
 	}

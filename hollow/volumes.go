@@ -44,7 +44,7 @@ type objectRef struct {
 
 // objectWatch is one watched ConfigMap or Secret and the pods that use it.
 type objectWatch struct {
-	lw      *kubeapi.ListWatch
+	lw      watcher
 	refs    int
 	synced  bool
 	waiting []*pod
@@ -129,9 +129,8 @@ func (k *Kubelet) registerObjects(p *pod) {
 		if w == nil {
 			w = &objectWatch{}
 			k.objectWatches[r] = w
-			w.lw = k.client.NewListWatch("/api/v1/namespaces/"+r.namespace+"/"+r.resource,
-				url.Values{"fieldSelector": {"metadata.name=" + r.name}}, objectHandler{k, r})
-			w.lw.MinTimeout = objectWatchTimeout
+			w.lw = k.client.Watch("/api/v1/namespaces/"+r.namespace+"/"+r.resource,
+				url.Values{"fieldSelector": {"metadata.name=" + r.name}}, objectWatchTimeout, objectHandler{k, r})
 			w.lw.Start()
 		}
 		w.refs++
@@ -238,9 +237,9 @@ func tokenRefreshAfter(expiry time.Duration) time.Duration {
 
 func (k *Kubelet) armTokenRefresh(p *pod, i int, after time.Duration) {
 	if p.tokenRefresh == nil {
-		p.tokenRefresh = make([]*time.Timer, len(p.tokens))
+		p.tokenRefresh = make([]timer, len(p.tokens))
 	}
-	p.tokenRefresh[i] = time.AfterFunc(after, func() {
+	p.tokenRefresh[i] = k.env.clock.AfterFunc(after, func() {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if !k.stopped && !p.gone && !p.deleting {

@@ -1,0 +1,362 @@
+package hollow
+
+import (
+	"encoding/json"
+	"net/netip"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/utils/ptr"
+
+	"github.com/hollowmark/hollowmark/internal/kubeapi"
+)
+
+// The kubelet's state machine driven by hand: a clock that moves only when
+// told, and an API server that answers only when told, so that the order of
+// requests can be checked exactly and fast.
+
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func (t *fakeTimer) Stop() bool { was := !t.stopped; t.stopped = true; return was }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+// step moves time forward by d, running every timer that falls due, in
+// order, outside the clock's lock (they arm new timers).
+func (c *fakeClock) step(d time.Duration) {
+	c.mu.Lock()
+	end := c.now.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		sort.SliceStable(c.timers, func(i, j int) bool { return c.timers[i].at.Before(c.timers[j].at) })
+		var next *fakeTimer
+		for i, t := range c.timers {
+			if !t.stopped && !t.at.After(end) {
+				next = t
+				c.timers = slices.Delete(c.timers, i, i+1)
+				break
+			}
+		}
+		if next == nil {
+			c.now = end
+			c.mu.Unlock()
+			return
+		}
+		c.now = next.at
+		c.mu.Unlock()
+		next.f()
+	}
+}
+
+// fakeAPI holds one pod as a server would, applies status patches to it,
+// and answers calls when flush is called.
+type fakeAPI struct {
+	t       *testing.T
+	codec   *kubeapi.Codec
+	mu      sync.Mutex
+	pod     *corev1.Pod
+	log     []string
+	pending []pendingCall
+}
+
+type pendingCall struct {
+	label  string
+	answer func()
+}
+
+func (a *fakeAPI) Do(call kubeapi.Call, done func(kubeapi.Response)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	label := call.Verb + " " + resourceOf(call.Path)
+	a.log = append(a.log, label)
+	resp := a.answer(call)
+	a.pending = append(a.pending, pendingCall{label, func() { done(resp) }})
+}
+
+func (a *fakeAPI) Watch(string, url.Values, time.Duration, kubeapi.ListWatchHandler) watcher {
+	return nopWatcher{}
+}
+
+type nopWatcher struct{}
+
+func (nopWatcher) Start() {}
+func (nopWatcher) Stop()  {}
+
+func resourceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case strings.HasSuffix(path, "/status"):
+		return "pods/status"
+	case strings.HasSuffix(path, "/token"):
+		return "serviceaccounts/token"
+	case slices.Contains(parts, "events"):
+		return "events"
+	}
+	return "pods"
+}
+
+func (a *fakeAPI) answer(call kubeapi.Call) kubeapi.Response {
+	switch {
+	case call.Verb == "GET":
+		body, err := a.codec.Encode(a.pod.DeepCopy(), corev1.SchemeGroupVersion)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		return kubeapi.Response{Status: 200, Body: body}
+	case call.Verb == "PATCH" && strings.HasSuffix(call.Path, "/status"):
+		old, _ := json.Marshal(a.pod)
+		patched, err := strategicpatch.StrategicMergePatch(old, call.Body, corev1.Pod{})
+		if err != nil {
+			a.t.Fatalf("status patch %s: %v", call.Body, err)
+		}
+		var p corev1.Pod
+		if err := json.Unmarshal(patched, &p); err != nil {
+			a.t.Fatal(err)
+		}
+		a.pod = &p
+	}
+	return kubeapi.Response{Status: 200}
+}
+
+// flush answers every call made so far, and those the answers lead to.
+func (a *fakeAPI) flush() {
+	for a.answerRound(func(string) bool { return true }) > 0 {
+	}
+}
+
+// answerRound answers the calls now pending that match, and no later ones;
+// it returns how many it answered.
+func (a *fakeAPI) answerRound(match func(label string) bool) int {
+	a.mu.Lock()
+	var now []pendingCall
+	rest := a.pending[:0:0]
+	for _, c := range a.pending {
+		if match(c.label) {
+			now = append(now, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	a.pending = rest
+	a.mu.Unlock()
+	for _, c := range now {
+		c.answer()
+	}
+	return len(now)
+}
+
+// statusCallsInFlight counts the status manager's calls not yet answered.
+func (a *fakeAPI) statusCallsInFlight() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, c := range a.pending {
+		if c.label == "GET pods" || c.label == "PATCH pods/status" || c.label == "DELETE pods" {
+			n++
+		}
+	}
+	return n
+}
+
+func (a *fakeAPI) calls() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := a.log
+	a.log = nil
+	return out
+}
+
+// inFlight counts calls not yet answered.
+func (a *fakeAPI) inFlight() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.pending)
+}
+
+func constantLatencies(cfg *NodeConfig) {
+	cfg.SandboxLatency, cfg.StartLatency, cfg.StopLatency = constant(100*time.Millisecond), constant(50*time.Millisecond), constant(20*time.Millisecond)
+}
+
+func newTestKubelet(t *testing.T) (*Kubelet, *fakeClock, *fakeAPI, *fakeAPI) {
+	cfg := DefaultNodeConfig()
+	constantLatencies(&cfg)
+	codec := kubeapi.NewCodec()
+	clk := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "uid-1"},
+		Spec: corev1.PodSpec{NodeName: "n", RestartPolicy: corev1.RestartPolicyAlways, Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
+			Volumes: []corev1.Volume{{Name: "kube-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{
+					{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](3607)}},
+					{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}}},
+				}}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, QOSClass: corev1.PodQOSBestEffort,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}},
+	}
+	api := &fakeAPI{t: t, codec: codec, pod: pod}
+	events := &fakeAPI{t: t, codec: codec, pod: pod}
+	e := &env{cfg: &cfg, codec: codec, metrics: NewMetrics(), log: zap.NewNop(), clock: clk}
+	k := newKubelet(e, "n", 0, api, events)
+	k.podCIDR = netip.MustParsePrefix("10.64.1.0/24")
+	return k, clk, api, events
+}
+
+func (k *Kubelet) see(obj runtime.Object) {
+	podHandler{k}.Event("MODIFIED", obj)
+}
+
+// The objects the pod refers to sync when their watch delivers them.
+func (k *Kubelet) syncObjects() {
+	k.mu.Lock()
+	refs := make([]objectRef, 0, len(k.objectWatches))
+	for r := range k.objectWatches {
+		refs = append(refs, r)
+	}
+	k.mu.Unlock()
+	for _, r := range refs {
+		objectHandler{k, r}.Replace([]runtime.Object{&corev1.ConfigMap{}})
+	}
+}
+
+func TestPodStartMakesTheKubeletsRequestsInOrder(t *testing.T) {
+	k, clk, api, events := newTestKubelet(t)
+	k.see(api.pod.DeepCopy())
+	if got := api.inFlight(); got != 2 {
+		t.Fatalf("after the pod is seen: %d calls in flight (%v), want the first status GET and the token request", got, api.log)
+	}
+	api.flush()
+	k.syncObjects()
+	api.flush()
+	clk.step(100 * time.Millisecond) // sandbox
+	api.flush()
+	clk.step(50 * time.Millisecond) // container started
+	api.flush()
+
+	want := []string{"GET pods", "POST serviceaccounts/token", "PATCH pods/status", // Pending
+		"GET pods", "PATCH pods/status", // sandbox ready
+		"GET pods", "PATCH pods/status"} // running
+	if got := api.calls(); !slices.Equal(got, want) {
+		t.Errorf("requests:\n got %v\nwant %v", got, want)
+	}
+	if got := events.calls(); !slices.Equal(got, []string{"POST events", "POST events", "POST events"}) {
+		t.Errorf("events: %v, want Pulled, Created, Started", got)
+	}
+	st := api.pod.Status
+	if st.Phase != corev1.PodRunning || st.QOSClass != corev1.PodQOSBestEffort {
+		t.Errorf("server's pod: phase %s, QoS %q", st.Phase, st.QOSClass)
+	}
+	for _, c := range st.Conditions {
+		if c.Status != corev1.ConditionTrue || c.Reason != "" || c.Message != "" {
+			t.Errorf("condition %s on the server: %s %q %q", c.Type, c.Status, c.Reason, c.Message)
+		}
+	}
+}
+
+func TestStatusSyncsOnePodAtATimeAndSendsOnlyTheLatest(t *testing.T) {
+	k, clk, api, _ := newTestKubelet(t)
+	k.see(api.pod.DeepCopy())
+	api.answerRound(func(label string) bool { return label == "POST serviceaccounts/token" })
+	k.syncObjects()
+	// The first sync is not answered while the sandbox comes up and the
+	// container starts: the two changes meanwhile go out as one.
+	clk.step(100 * time.Millisecond)
+	clk.step(50 * time.Millisecond)
+	for api.inFlight() > 0 {
+		if n := api.statusCallsInFlight(); n > 1 {
+			t.Fatalf("%d status calls in flight at once", n)
+		}
+		api.answerRound(func(string) bool { return true })
+	}
+	calls := api.calls()
+	if n := strings.Count(strings.Join(calls, ","), "PATCH pods/status"); n != 2 {
+		t.Errorf("%d status patches (%v), want 2: Pending, then sandbox ready and running in one", n, calls)
+	}
+}
+
+func TestGracefulDeletionSequence(t *testing.T) {
+	k, clk, api, events := newTestKubelet(t)
+	k.see(api.pod.DeepCopy())
+	api.flush()
+	k.syncObjects()
+	api.flush()
+	clk.step(150 * time.Millisecond)
+	api.flush()
+	api.calls()
+	events.calls()
+
+	deleted := api.pod.DeepCopy()
+	deleted.DeletionTimestamp = &metav1.Time{Time: clk.Now()}
+	deleted.DeletionGracePeriodSeconds = ptr.To[int64](30)
+	api.pod.DeletionTimestamp = deleted.DeletionTimestamp
+	k.see(deleted)
+	clk.step(20 * time.Millisecond) // containers stopped
+	api.flush()
+	clk.step(volumeTeardown)
+	api.flush()
+
+	want := []string{"GET pods", "PATCH pods/status", "GET pods", "PATCH pods/status", "DELETE pods"}
+	if got := api.calls(); !slices.Equal(got, want) {
+		t.Errorf("requests:\n got %v\nwant %v", got, want)
+	}
+	if got := events.calls(); !slices.Equal(got, []string{"POST events"}) {
+		t.Errorf("events %v, want Killing", got)
+	}
+	if api.pod.Status.Phase != corev1.PodSucceeded {
+		t.Errorf("server's phase %s before the DELETE, want Succeeded", api.pod.Status.Phase)
+	}
+}
+
+func TestTokenIsRefreshedAtEightyPercentOfItsLife(t *testing.T) {
+	k, clk, api, _ := newTestKubelet(t)
+	k.see(api.pod.DeepCopy())
+	api.flush()
+	k.syncObjects()
+	api.flush()
+	clk.step(150 * time.Millisecond)
+	api.flush()
+	api.calls()
+
+	// 80% of 3607 s less up to 10 s of jitter, then up to a minute until
+	// the next remount.
+	clk.step(time.Duration(0.8*3607*float64(time.Second)) - 11*time.Second)
+	if got := api.calls(); len(got) != 0 {
+		t.Errorf("before 80%% of the token's life: %v", got)
+	}
+	clk.step(time.Minute + 11*time.Second)
+	if got := api.calls(); !slices.Equal(got, []string{"POST serviceaccounts/token"}) {
+		t.Errorf("after 80%% of the token's life and a remount: %v, want one token request", got)
+	}
+}
