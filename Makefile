@@ -92,7 +92,7 @@ clean:
 #   make reference REFERENCE_FLAGS="--pods 20 --idle 6m --hollow=false"
 REFERENCE_FLAGS ?=
 .PHONY: reference reference-packages
-reference: upstream reference-packages
+reference: build reference-packages
 	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
 	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(BIN)/pause ./reference/pause
 	$(GO) build -o $(BIN)/reference ./reference
