@@ -112,7 +112,7 @@ func drawPlots(dir string, run *analysis.Run) []Plot {
 			Caption: apiCaption(run)},
 			len(run.APICalls) > 0, "no API call latency was measured",
 			func(p string) error {
-				return plots.SortedBars(p, plots.APIBars(run), plots.APILines(), "p99 latency", "API call latency p99")
+				return plots.SortedBars(p, plots.APIBars(run), plots.APILines(), "p99 latency", apiTitle(run))
 			}},
 		{Plot{File: "cpu.png", Title: "CPU use per component",
 			Caption: "CPU cores used by each control-plane process and by hollowmark (which runs the hollow nodes), per sampling interval."},
@@ -190,6 +190,13 @@ func phasesCaption(run *analysis.Run) string {
 		return s + " Creation is the first watch event seen for the pod: no phase holds a truncation to the second."
 	}
 	return s + " Creation is the API's creationTimestamp, stored to the second, so create→schedule also holds up to a second of that truncation."
+}
+
+func apiTitle(run *analysis.Run) string {
+	if len(run.APIWorst) > 0 {
+		return "API call latency p99, each kind's worst window"
+	}
+	return "API call latency p99, whole run"
 }
 
 func apiCaption(run *analysis.Run) string {
