@@ -101,6 +101,8 @@ type pod struct {
 	tokenRefresh   []timer
 	serviceAccount string
 	mountsPending  int
+	mountStart     time.Time
+	mountFailures  int
 
 	probes   PodProbes
 	recorded bool

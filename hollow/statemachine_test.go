@@ -90,6 +90,8 @@ type fakeAPI struct {
 	pod     *corev1.Pod
 	log     []string
 	pending []pendingCall
+	// refuse makes the next calls of a kind fail with 403.
+	refuse map[string]int
 }
 
 type pendingCall struct {
@@ -103,6 +105,10 @@ func (a *fakeAPI) Do(call kubeapi.Call, done func(kubeapi.Response)) {
 	label := call.Verb + " " + resourceOf(call.Path)
 	a.log = append(a.log, label)
 	resp := a.answer(call)
+	if a.refuse[label] > 0 {
+		a.refuse[label]--
+		resp = kubeapi.Response{Status: 403, Err: &kubeapi.StatusError{Code: 403, Message: "no relationship found"}}
+	}
 	a.pending = append(a.pending, pendingCall{label, func() { done(resp) }})
 }
 
@@ -251,21 +257,32 @@ func (k *Kubelet) syncObjects() {
 	}
 }
 
-func TestPodStartMakesTheKubeletsRequestsInOrder(t *testing.T) {
-	k, clk, api, events := newTestKubelet(t)
-	k.see(api.pod.DeepCopy())
-	if got := api.inFlight(); got != 2 {
-		t.Fatalf("after the pod is seen: %d calls in flight (%v), want the first status GET and the token request", got, api.log)
-	}
-	api.flush()
+// mount takes a seen pod through the volume manager: its loops pass (the
+// token is requested), the API answers, the pod's ConfigMap syncs, and
+// WaitForAttachAndMount's next look lets it go on to its sandbox.
+func mount(k *Kubelet, clk *fakeClock, api *fakeAPI, answer func()) {
+	clk.step(2 * volumeLoop)
+	answer()
 	k.syncObjects()
+	clk.step(mountPoll)
+}
+
+// bringUp starts a pod and answers everything until it runs.
+func bringUp(k *Kubelet, clk *fakeClock, api *fakeAPI) {
+	k.see(api.pod.DeepCopy())
 	api.flush()
+	mount(k, clk, api, api.flush)
 	clk.step(100 * time.Millisecond) // sandbox
 	api.flush()
 	clk.step(50 * time.Millisecond) // container started
 	api.flush()
+}
 
-	want := []string{"GET pods", "POST serviceaccounts/token", "PATCH pods/status", // Pending
+func TestPodStartMakesTheKubeletsRequestsInOrder(t *testing.T) {
+	k, clk, api, events := newTestKubelet(t)
+	bringUp(k, clk, api)
+	want := []string{"GET pods", "PATCH pods/status", // Pending
+		"POST serviceaccounts/token",    // mounting
 		"GET pods", "PATCH pods/status", // sandbox ready
 		"GET pods", "PATCH pods/status"} // running
 	if got := api.calls(); !slices.Equal(got, want) {
@@ -285,13 +302,39 @@ func TestPodStartMakesTheKubeletsRequestsInOrder(t *testing.T) {
 	}
 }
 
+func TestMountWaitsForTheVolumeManagersLoopsAndRetriesWithBackOff(t *testing.T) {
+	k, clk, api, _ := newTestKubelet(t)
+	k.see(api.pod.DeepCopy())
+	api.flush()
+	api.calls()
+	// Refused (the API server's authorizer has not seen the binding yet):
+	// tried again after 500 ms, not before.
+	api.refuse = map[string]int{"POST serviceaccounts/token": 1}
+	// The token is requested once the populator and reconciler have run.
+	clk.step(2 * volumeLoop)
+	if got := api.calls(); !slices.Equal(got, []string{"POST serviceaccounts/token"}) {
+		t.Fatalf("after the volume loops: %v, want the token request", got)
+	}
+	api.flush()
+	clk.step(mountBackoff - time.Millisecond)
+	if got := api.calls(); len(got) != 0 {
+		t.Fatalf("retried before the back-off: %v", got)
+	}
+	clk.step(time.Millisecond)
+	if got := api.calls(); !slices.Equal(got, []string{"POST serviceaccounts/token"}) {
+		t.Fatalf("after the back-off: %v, want the token request again", got)
+	}
+}
+
 func TestStatusSyncsOnePodAtATimeAndSendsOnlyTheLatest(t *testing.T) {
 	k, clk, api, _ := newTestKubelet(t)
 	k.see(api.pod.DeepCopy())
-	api.answerRound(func(label string) bool { return label == "POST serviceaccounts/token" })
-	k.syncObjects()
-	// The first sync is not answered while the sandbox comes up and the
-	// container starts: the two changes meanwhile go out as one.
+	// The first sync is not answered while the pod mounts, its sandbox
+	// comes up and its container starts: the changes meanwhile go out as
+	// one.
+	mount(k, clk, api, func() {
+		api.answerRound(func(label string) bool { return label == "POST serviceaccounts/token" })
+	})
 	clk.step(100 * time.Millisecond)
 	clk.step(50 * time.Millisecond)
 	for api.inFlight() > 0 {
@@ -302,18 +345,13 @@ func TestStatusSyncsOnePodAtATimeAndSendsOnlyTheLatest(t *testing.T) {
 	}
 	calls := api.calls()
 	if n := strings.Count(strings.Join(calls, ","), "PATCH pods/status"); n != 2 {
-		t.Errorf("%d status patches (%v), want 2: Pending, then sandbox ready and running in one", n, calls)
+		t.Errorf("%d status patches (%v), want 2: Pending, then the rest in one", n, calls)
 	}
 }
 
 func TestGracefulDeletionSequence(t *testing.T) {
 	k, clk, api, events := newTestKubelet(t)
-	k.see(api.pod.DeepCopy())
-	api.flush()
-	k.syncObjects()
-	api.flush()
-	clk.step(150 * time.Millisecond)
-	api.flush()
+	bringUp(k, clk, api)
 	api.calls()
 	events.calls()
 
@@ -341,12 +379,7 @@ func TestGracefulDeletionSequence(t *testing.T) {
 
 func TestTokenIsRefreshedAtEightyPercentOfItsLife(t *testing.T) {
 	k, clk, api, _ := newTestKubelet(t)
-	k.see(api.pod.DeepCopy())
-	api.flush()
-	k.syncObjects()
-	api.flush()
-	clk.step(150 * time.Millisecond)
-	api.flush()
+	bringUp(k, clk, api)
 	api.calls()
 
 	// 80% of 3607 s less up to 10 s of jitter, then up to a minute until

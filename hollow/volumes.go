@@ -32,7 +32,14 @@ const (
 	syncFrequency      = time.Minute
 	tokenRefreshShare  = 0.8
 	defaultTokenExpiry = 3607 * time.Second
-	mountRetry         = 2 * time.Second
+	// The volume manager: its desired-state populator and its reconciler
+	// each loop every 100 ms; a failed mount is retried with exponential
+	// back-off from 500 ms to 2m2s; and the pod worker's
+	// WaitForAttachAndMount looks every 300 ms whether the mounts are done.
+	volumeLoop      = 100 * time.Millisecond
+	mountBackoff    = 500 * time.Millisecond
+	mountBackoffMax = 2*time.Minute + 2*time.Second
+	mountPoll       = 300 * time.Millisecond
 	// objectWatchTimeout is the watch-based manager's MinWatchTimeout.
 	objectWatchTimeout = 30 * time.Minute
 )
@@ -155,8 +162,12 @@ func (k *Kubelet) unregisterObjects(p *pod) {
 }
 
 // mountVolumes gets what p's volumes need (its objects' watches synced, its
-// tokens), then creates the sandbox. Callers hold k.mu.
+// tokens), then creates the sandbox. The tokens are requested when the
+// volume manager's two loops have passed over the new pod, and the pod
+// goes on at the first of WaitForAttachAndMount's looks that finds every
+// mount done. Callers hold k.mu.
 func (k *Kubelet) mountVolumes(p *pod) {
+	p.mountStart = k.env.clock.Now()
 	p.mountsPending = 1 // released at the end, so nothing completes early
 	for _, r := range p.objects {
 		if w := k.objectWatches[r]; w != nil && !w.synced {
@@ -164,23 +175,39 @@ func (k *Kubelet) mountVolumes(p *pod) {
 			w.waiting = append(w.waiting, p)
 		}
 	}
-	for i := range p.tokens {
-		p.mountsPending++
-		k.requestToken(p, i)
+	if len(p.tokens) > 0 {
+		p.mountsPending += len(p.tokens)
+		k.env.clock.AfterFunc(rand.N(volumeLoop)+rand.N(volumeLoop), func() {
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			for i := range p.tokens {
+				if !k.stopped && !p.gone && !p.deleting {
+					k.requestToken(p, i)
+				}
+			}
+		})
 	}
 	k.mounted(p)
 }
 
-// mounted counts one finished mount; the last one lets the pod go on.
+// mounted counts one finished mount; after the last one the pod goes on
+// at WaitForAttachAndMount's next look (at once if it had nothing to mount).
 func (k *Kubelet) mounted(p *pod) {
 	if p.mountsPending--; p.mountsPending > 0 || p.gone || p.deleting {
 		return
 	}
-	if !p.hostNetwork && !k.podCIDR.IsValid() {
-		k.waiting = append(k.waiting, p)
-		return
+	var wait time.Duration
+	if len(p.objects) > 0 || len(p.tokens) > 0 {
+		took := k.env.clock.Now().Sub(p.mountStart)
+		wait = (took/mountPoll+1)*mountPoll - took
 	}
-	k.createSandbox(p)
+	k.after(p, wait, func(time.Time) {
+		if !p.hostNetwork && !k.podCIDR.IsValid() {
+			k.waiting = append(k.waiting, p)
+			return
+		}
+		k.createSandbox(p)
+	})
 }
 
 // requestToken asks for token i of p, bound to p, and arms its refresh.
@@ -213,7 +240,8 @@ func (k *Kubelet) requestToken(p *pod, i int) {
 			k.env.metrics.tokens.WithLabelValues("error").Inc()
 			retry := syncFrequency
 			if !p.tokenGot[i] {
-				retry = mountRetry
+				retry = min(mountBackoff<<p.mountFailures, mountBackoffMax)
+				p.mountFailures++
 			}
 			k.armTokenRefresh(p, i, retry)
 			return
