@@ -37,19 +37,19 @@ import (
 func main() {
 	stamp := time.Now().Format("20060102-150405")
 	var (
-		binDir    = flag.String("bin-dir", "bin", "directory with the control-plane binaries, kubelet and pause")
-		workDir   = flag.String("work-dir", filepath.Join("runs", "reference-"+stamp), "work directory: control planes, containerd, kubelet, logs")
-		outDir    = flag.String("out", filepath.Join("results", "reference-"+stamp), "results directory: table.md, table.csv, phases.json")
-		expected  = flag.String("expected", filepath.Join("docs", "fidelity.md"), "file with the expected table")
-		pods      = flag.Int("pods", 20, "pods started and deleted on the real node (and on the hollow one)")
-		idle      = flag.Duration("idle", 6*time.Minute, "idle window")
-		settle    = flag.Duration("settle", time.Minute, "wait after the control plane starts, before the baseline: its start-up burst is not a rate")
-		baseline  = flag.Duration("baseline", time.Minute, "control plane alone, measured and subtracted at its rate")
-		withHolly = flag.Bool("hollow", true, "also measure one hollow node on a second control plane, concurrently")
-		hollowCSV = flag.String("hollow-csv", "", "take the hollow column from this table.csv (of an earlier run) instead of measuring")
+		binDir     = flag.String("bin-dir", "bin", "directory with the control-plane binaries, kubelet and pause")
+		workDir    = flag.String("work-dir", filepath.Join("runs", "reference-"+stamp), "work directory: control planes, containerd, kubelet, logs")
+		outDir     = flag.String("out", filepath.Join("results", "reference-"+stamp), "results directory: table.md, table.csv, phases.json")
+		expected   = flag.String("expected", filepath.Join("docs", "fidelity.md"), "file with the expected table")
+		pods       = flag.Int("pods", 20, "pods started and deleted on the real node (and on the hollow one)")
+		idle       = flag.Duration("idle", 6*time.Minute, "idle window")
+		settle     = flag.Duration("settle", time.Minute, "wait after the control plane starts, before the baseline: its start-up burst is not a rate")
+		baseline   = flag.Duration("baseline", time.Minute, "control plane alone, measured and subtracted at its rate")
+		withHollow = flag.Bool("hollow", true, "also measure one hollow node on a second control plane, concurrently")
+		hollowCSV  = flag.String("hollow-csv", "", "take the hollow column from this table.csv (of an earlier run) instead of measuring")
 	)
 	flag.Parse()
-	if err := reference(*binDir, *workDir, *outDir, *expected, *pods, *settle, *idle, *baseline, *withHolly && *hollowCSV == "", *hollowCSV); err != nil {
+	if err := reference(*binDir, *workDir, *outDir, *expected, *pods, *settle, *idle, *baseline, *withHollow && *hollowCSV == "", *hollowCSV); err != nil {
 		log.Printf("reference: %v", err)
 		os.Exit(2)
 	}

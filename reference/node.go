@@ -59,7 +59,7 @@ type realNode struct {
 	name, work, binDir string
 	logf               func(format string, args ...any)
 
-	holder, containerd, kubelet *exec.Cmd
+	holder, containerd, kubelet *process
 	bridge                      bool
 }
 
@@ -149,22 +149,27 @@ func (n *realNode) startHolder(ctx context.Context) error {
 	script.WriteString("echo ready\nexec sleep infinity\n")
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script.String())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
+	// A pipe of our own, not StdoutPipe: the reaper's Wait must not close
+	// it before "ready" is read.
+	r, w, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("mount namespace: %w", err)
 	}
+	defer r.Close()
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting the mount namespace (unshare): %w", err)
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	p, err := startProcess("mount namespace holder", cmd, "")
+	w.Close()
+	if err != nil {
+		return err
 	}
-	n.holder = cmd
-	line, err := bufio.NewReader(out).ReadString('\n')
+	n.holder = p
+	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "ready" {
-		cmd.Wait()
+		<-p.done
 		return fmt.Errorf("setting up the node's mount namespace (unshare -m, bind mounts over /proc/sys and %s): %s", strings.Join(nsDirs, ", "), strings.TrimSpace(stderr.String()))
 	}
-	n.logf("mount namespace held by pid %d", cmd.Process.Pid)
+	n.logf("mount namespace held by pid %d", p.pid())
 	return nil
 }
 
@@ -253,7 +258,7 @@ func (n *realNode) socket() string { return n.path("containerd/containerd.sock")
 
 // inNamespace runs a command inside the node's mount namespace.
 func (n *realNode) inNamespace(name string, args ...string) *exec.Cmd {
-	full := append([]string{"-t", strconv.Itoa(n.holder.Process.Pid), "-m", "--", name}, args...)
+	full := append([]string{"-t", strconv.Itoa(n.holder.pid()), "-m", "--", name}, args...)
 	cmd := exec.Command("nsenter", full...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
@@ -264,15 +269,15 @@ func (n *realNode) startContainerd(ctx context.Context) error {
 	if err := os.WriteFile(cfg, []byte(n.containerdConfig()), 0o600); err != nil {
 		return fmt.Errorf("writing containerd configuration: %w", err)
 	}
-	cmd := n.inNamespace("containerd", "--config", cfg)
-	if err := startLogged(cmd, n.path("logs/containerd.log")); err != nil {
-		return fmt.Errorf("starting containerd: %w", err)
+	p, err := startProcess("containerd", n.inNamespace("containerd", "--config", cfg), n.path("logs/containerd.log"))
+	if err != nil {
+		return err
 	}
-	n.containerd = cmd
-	n.logf("containerd started (pid %d)", cmd.Process.Pid)
+	n.containerd = p
+	n.logf("containerd started (pid %d)", p.pid())
 	return waitUntil(ctx, 30*time.Second, "containerd to serve", func() error {
-		if cmd.ProcessState != nil {
-			return errors.New("exited")
+		if err := n.exited(); err != nil {
+			return err
 		}
 		return run(ctx, "ctr", "--address", n.socket(), "version")
 	})
@@ -329,23 +334,24 @@ func (n *realNode) startKubelet(ctx context.Context, cp *controlplane.ControlPla
 		"--node-ip", nodeIP.String(),
 		"--v", "2",
 	)
-	if err := startLogged(cmd, n.path("logs/kubelet.log")); err != nil {
-		return fmt.Errorf("starting the kubelet: %w", err)
+	p, err := startProcess("kubelet", cmd, n.path("logs/kubelet.log"))
+	if err != nil {
+		return err
 	}
-	n.kubelet = cmd
-	n.logf("kubelet started (pid %d, node %s, log %s)", cmd.Process.Pid, n.name, n.path("logs/kubelet.log"))
+	n.kubelet = p
+	n.logf("kubelet started (pid %d, node %s, log %s)", p.pid(), n.name, n.path("logs/kubelet.log"))
 	return nil
 }
 
 // exited reports whether the kubelet or containerd has died, and the end
 // of its log.
 func (n *realNode) exited() error {
-	for _, p := range []struct {
-		name string
-		cmd  *exec.Cmd
-	}{{"kubelet", n.kubelet}, {"containerd", n.containerd}} {
-		if p.cmd != nil && p.cmd.ProcessState != nil {
-			return fmt.Errorf("%s exited (%s); its log ends:\n%s", p.name, p.cmd.ProcessState, tail(n.path("logs", p.name+".log"), 15))
+	for _, p := range []*process{n.kubelet, n.containerd} {
+		if p == nil {
+			continue
+		}
+		if ended, err := p.exited(); ended {
+			return fmt.Errorf("%s exited (%v); its log ends:\n%s", p.name, err, tail(n.path("logs", p.name+".log"), 15))
 		}
 	}
 	return nil
@@ -366,15 +372,19 @@ func (n *realNode) stop() error {
 			n.logf("clean-up: %v", err)
 		}
 	}
-	note(terminate(n.kubelet, "kubelet", 20*time.Second))
-	if n.containerd != nil && n.containerd.ProcessState == nil {
-		note(n.removeContainers(ctx))
+	note(n.kubelet.stop(20 * time.Second))
+	if n.containerd != nil {
+		if ended, _ := n.containerd.exited(); !ended {
+			note(n.removeContainers(ctx))
+		}
 	}
-	note(terminate(n.containerd, "containerd", 20*time.Second))
-	if n.holder != nil && n.holder.ProcessState == nil {
-		note(n.killNamespaceProcesses())
-		note(n.unmountNamespace(ctx))
-		note(terminate(n.holder, "mount namespace holder", 5*time.Second))
+	note(n.containerd.stop(20 * time.Second))
+	if n.holder != nil {
+		if ended, _ := n.holder.exited(); !ended {
+			note(n.killNamespaceProcesses())
+			note(n.unmountNamespace(ctx))
+			note(n.holder.stop(5 * time.Second))
+		}
 	}
 	note(unmountUnder("/proc/self/mountinfo", n.work, func(p string) error { return run(ctx, "umount", p) }))
 	note(removeCgroups("/sys/fs/cgroup/*/kubepods"))
@@ -419,7 +429,7 @@ func (n *realNode) removeContainers(ctx context.Context) error {
 // killNamespaceProcesses kills, by PID, the processes left in the node's
 // mount namespace (shims, containers) other than its holder.
 func (n *realNode) killNamespaceProcesses() error {
-	holder := n.holder.Process.Pid
+	holder := n.holder.pid()
 	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", holder))
 	if err != nil {
 		return fmt.Errorf("reading the node's mount namespace: %w", err)
@@ -459,7 +469,7 @@ func processesIn(ns string, skip int) []int {
 // unmountNamespace unmounts, inside the node's namespace and deepest first,
 // every mount under the work dir, the covered directories and /proc/sys.
 func (n *realNode) unmountNamespace(ctx context.Context) error {
-	mountinfo := fmt.Sprintf("/proc/%d/mountinfo", n.holder.Process.Pid)
+	mountinfo := fmt.Sprintf("/proc/%d/mountinfo", n.holder.pid())
 	umount := func(p string) error {
 		cmd := n.inNamespace("umount", p)
 		if out, err := cmd.CombinedOutput(); err != nil {

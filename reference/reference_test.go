@@ -249,7 +249,7 @@ func TestRealNodeJoinsAndCleansUp(t *testing.T) {
 		return err != nil
 	})
 
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", n.holder.Process.Pid))
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", n.holder.pid()))
 	if err != nil {
 		t.Fatal(err)
 	}

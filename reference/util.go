@@ -23,60 +23,79 @@ func run(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-// startLogged starts cmd with its output appended to logPath, and reaps it
-// in the background (cmd.ProcessState is set once it exits).
-func startLogged(cmd *exec.Cmd, logPath string) error {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("opening log: %w", err)
-	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return err
-	}
-	go func() {
-		cmd.Wait()
-		f.Close()
-	}()
-	return nil
+// process is a child we started and reap: done closes once it has exited.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error // Wait's, once done
 }
 
-// terminate stops a process we started, by its PID: SIGTERM, then SIGKILL
-// after grace. A nil or already exited command is fine.
-func terminate(cmd *exec.Cmd, name string, grace time.Duration) error {
-	if cmd == nil || cmd.Process == nil {
+// startProcess starts cmd with its output appended to logPath (unless
+// empty: then the caller set its stdio), and reaps it in the background.
+func startProcess(name string, cmd *exec.Cmd, logPath string) (*process, error) {
+	var log *os.File
+	if logPath != "" {
+		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("opening %s's log: %w", name, err)
+		}
+		log = f
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	if err := cmd.Start(); err != nil {
+		if log != nil {
+			log.Close()
+		}
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		if log != nil {
+			log.Close()
+		}
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// exited reports whether the process has ended, and how.
+func (p *process) exited() (bool, error) {
+	select {
+	case <-p.done:
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+// stop stops the process by its PID: SIGTERM, then SIGKILL after grace.
+// A nil or already exited process is fine.
+func (p *process) stop(grace time.Duration) error {
+	if p == nil {
 		return nil
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("stopping %s (pid %d): %w", name, cmd.Process.Pid, err)
+	if ended, _ := p.exited(); ended {
+		return nil
 	}
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
-		if exited(cmd) {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("stopping %s (pid %d): %w", p.name, p.pid(), err)
 	}
-	cmd.Process.Kill()
-	for range 50 {
-		if exited(cmd) {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(grace):
 	}
-	return fmt.Errorf("%s (pid %d) survives SIGKILL", name, cmd.Process.Pid)
-}
-
-// exited reports whether the process has ended: reaped by its waiter, or
-// gone (a process nobody waits for is reaped here).
-func exited(cmd *exec.Cmd) bool {
-	if cmd.ProcessState != nil {
-		return true
+	p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("%s (pid %d) survives SIGKILL", p.name, p.pid())
 	}
-	var ws syscall.WaitStatus
-	pid, err := syscall.Wait4(cmd.Process.Pid, &ws, syscall.WNOHANG, nil)
-	return pid == cmd.Process.Pid || errors.Is(err, syscall.ECHILD) && syscall.Kill(cmd.Process.Pid, 0) != nil
 }
 
 // waitUntil polls check every half second until it returns nil, the
