@@ -45,7 +45,7 @@ hollowmark:
 # pprof and go tool nm still name functions. go build is incremental:
 # seconds when nothing changed.
 upstream:
-	@echo "building kube-apiserver, kube-scheduler, kube-controller-manager (Kubernetes $(KUBE_VERSION)) and etcd ($(ETCD_VERSION)) from source into $(BIN): 5-10 min the first time, seconds afterwards"
+	@echo "building kube-apiserver, kube-scheduler, kube-controller-manager (Kubernetes $(KUBE_VERSION)) and etcd ($(ETCD_VERSION)) from source into $(BIN): about 10 min on 2 cores the first time, seconds afterwards"
 	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/ $(UPSTREAM)
 
 run: build
