@@ -60,7 +60,6 @@ type Kubelet struct {
 	pods    map[types.UID]*pod
 	waiting []*pod // admitted before the pod CIDR was known
 	leaseRV string
-	leaseOK bool
 	// leaseRead: the lease was read since the node (re)started, as the
 	// lease controller's ensureLease does before creating it.
 	leaseRead  bool

@@ -82,13 +82,13 @@ type pod struct {
 	// containers are gone (the kubelet's "pod is finished").
 	deleting, terminated, gone bool
 
-	// status manager: version counts changes, syncedVersion is the last on
-	// the server, runningVersion the first that reported Running; queued
-	// means waiting for the node's status sync; lastSent is what the lean
-	// kubelet last sent (the full one reads the server's status instead).
-	version, syncedVersion, runningVersion int
-	queued                                 bool
-	lastSent                               []byte
+	// status manager: version counts changes, runningVersion is the first
+	// that reported Running; queued means waiting for the node's status
+	// sync; lastSent is what the lean kubelet last sent (the full one reads
+	// the server's status instead).
+	version, runningVersion int
+	queued                  bool
+	lastSent                []byte
 	// asOnServer: the pod finished before this kubelet knew it, so its
 	// status is the server's, not ours.
 	asOnServer bool

@@ -172,7 +172,6 @@ func (k *Kubelet) patchStatus(p *pod, v statusVersion, old []byte, deleted bool)
 // when the kubelet is done with it.
 func (k *Kubelet) statusSynced(p *pod, v statusVersion, deleted bool) {
 	version := v.version
-	p.syncedVersion = version
 	if p.runningVersion > 0 && version >= p.runningVersion && p.probes.StatusPosted.IsZero() {
 		p.probes.StatusPosted = k.env.clock.Now()
 		k.recordProbes(p)
