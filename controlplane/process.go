@@ -94,8 +94,12 @@ func (p *process) stop(grace time.Duration) error {
 		return fmt.Errorf("killing %s: %w", p.name, err)
 	}
 	<-p.done
-	return fmt.Errorf("%s did not exit within %s of SIGTERM and was killed", p.name, grace)
+	return fmt.Errorf("%s did not exit within %s of SIGTERM and was %w", p.name, grace, ErrKilled)
 }
+
+// ErrKilled is in Stop's error when a component outlasted its grace period
+// and was killed: stopped all the same, but not cleanly.
+var ErrKilled = errors.New("killed")
 
 // tailBytes bounds what logTail reads: an API server's log grows by
 // hundreds of megabytes over a long run, and a crash is no time to load it.

@@ -54,6 +54,17 @@ func TestSupervisorRestartsThenGivesUp(t *testing.T) {
 				t.Fatalf("restarting %s by hand: %v", component, err)
 			}
 			createNamespace(ctx, t, cp, "after-manual-restart")
+			// After etcd was killed twice, the API server sometimes takes
+			// longer than the grace period to drain on SIGTERM and is
+			// killed (seen once in make test under load): that is the
+			// shutdown's fallback working, not the supervisor failing.
+			if err := cp.Stop(); err != nil {
+				if component != controlplane.Etcd || !errors.Is(err, controlplane.ErrKilled) {
+					t.Errorf("stopping the control plane: %v", err)
+				} else {
+					t.Logf("stopping the control plane: %v", err)
+				}
+			}
 		})
 	}
 }
