@@ -173,7 +173,7 @@ func (cp *ControlPlane) startAll(ctx context.Context, binaries map[string]string
 		return err
 	}
 	err = cp.launch(ctx, Etcd, binaries[Etcd], func() ([]string, string, error) {
-		ports, err := freePorts(2)
+		ports, err := FreePorts(2)
 		if err != nil {
 			return nil, "", err
 		}
@@ -185,7 +185,7 @@ func (cp *ControlPlane) startAll(ctx context.Context, binaries map[string]string
 	}
 	var checker *healthChecker
 	err = cp.launch(ctx, APIServer, binaries[APIServer], func() ([]string, string, error) {
-		ports, err := freePorts(1)
+		ports, err := FreePorts(1)
 		if err != nil {
 			return nil, "", err
 		}
@@ -225,7 +225,7 @@ func (cp *ControlPlane) startAll(ctx context.Context, binaries map[string]string
 func (cp *ControlPlane) launchSecureComponent(ctx context.Context, name, binary string, checker *healthChecker, args func(port int) []string) error {
 	var url string
 	return cp.launch(ctx, name, binary, func() ([]string, string, error) {
-		ports, err := freePorts(1)
+		ports, err := FreePorts(1)
 		if err != nil {
 			return nil, "", err
 		}
@@ -386,10 +386,10 @@ func (cp *ControlPlane) Stop() error {
 	return errors.Join(errs...)
 }
 
-// freePorts asks the kernel for n distinct free loopback ports. A port can be
+// FreePorts asks the kernel for n distinct free loopback ports. A port can be
 // taken again between this call and the component binding it; launch
 // retries when that happens.
-func freePorts(n int) ([]int, error) {
+func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	var listeners []net.Listener
 	defer func() {

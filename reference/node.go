@@ -311,7 +311,7 @@ func (n *realNode) startKubelet(ctx context.Context, cp *controlplane.ControlPla
 	if err := os.WriteFile(caFile, cp.Authority.CertPEM, 0o644); err != nil {
 		return fmt.Errorf("writing the cluster CA for the kubelet: %w", err)
 	}
-	ports, err := freePorts(2)
+	ports, err := controlplane.FreePorts(2)
 	if err != nil {
 		return err
 	}
