@@ -4,7 +4,8 @@ SHELL       := /bin/bash
 GO      ?= go
 BIN     := $(CURDIR)/bin
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 # The control plane, built from the pinned upstream modules (see go.mod).
 UPSTREAM := k8s.io/kubernetes/cmd/kube-apiserver \
@@ -29,7 +30,7 @@ KUBE_LDFLAGS := -X $(KV).gitVersion=$(KUBE_VERSION) \
 #   make run RUN_FLAGS="--nodes 1000 --etcd-unsafe-no-fsync"
 RUN_FLAGS ?= --nodes 100
 
-.PHONY: all build hollowmark upstream run test bench lint clean chromium
+.PHONY: all build hollowmark upstream run test bench lint clean chromium image
 
 all: build
 
@@ -37,6 +38,16 @@ build: hollowmark upstream
 
 hollowmark:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/hollowmark ./cmd/hollowmark
+
+# The container image of hollowmark for running hollow-node shards as pods
+# (docs/scaleout.md): a static binary (no cgo), run as a non-root user, no
+# shell, written by internal/tools/image as an OCI archive that podman load,
+# ctr images import and crane push accept. Its name is
+# localhost/hollowmark:$(VERSION); its labels carry the version and commit.
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN)/image/hollowmark ./cmd/hollowmark
+	$(GO) run ./internal/tools/image --binary $(BIN)/image/hollowmark --out $(BIN)/hollowmark-image.tar \
+	  --version $(VERSION) --revision $(COMMIT)
 
 # One go build for the four binaries, so that the go command schedules their
 # shared packages once. -w drops DWARF, which nobody debugs these with: it
