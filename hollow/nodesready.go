@@ -1,4 +1,4 @@
-package measurements
+package hollow
 
 import (
 	"context"
@@ -14,7 +14,8 @@ import (
 )
 
 // WaitForNodesReady waits until at least MinCount nodes matching a label
-// selector are Ready and schedulable.
+// selector are Ready and schedulable: a pool waits for its own nodes with
+// it, and scenarios for the cluster's (the WaitForNodesReady action).
 type WaitForNodesReady struct {
 	Client        kubernetes.Interface
 	LabelSelector string
@@ -67,7 +68,7 @@ func (w *WaitForNodesReady) Wait(ctx context.Context) error {
 			if lastErr != nil {
 				return fmt.Errorf("waiting for %d ready nodes: %w; last attempt to list them: %v", w.MinCount, ctx.Err(), lastErr)
 			}
-			return fmt.Errorf("waiting for %d ready nodes: %w; not ready: %s", w.MinCount, ctx.Err(), firstOf(notReady, 10))
+			return fmt.Errorf("waiting for %d ready nodes: %w; not ready: %s", w.MinCount, ctx.Err(), firstNames(notReady, 10))
 		case <-time.After(nodePollInterval):
 		}
 	}
@@ -99,7 +100,7 @@ func readyNodes(nodes []corev1.Node) (int, []string) {
 	return ready, not
 }
 
-func firstOf(items []string, n int) string {
+func firstNames(items []string, n int) string {
 	if len(items) == 0 {
 		return "none"
 	}
@@ -108,10 +109,4 @@ func firstOf(items []string, n int) string {
 		return strings.Join(items[:n], "; ") + fmt.Sprintf("; and %d more", len(items)-n)
 	}
 	return strings.Join(items, "; ")
-}
-
-// CountReady counts the Ready, schedulable nodes among nodes.
-func CountReady(nodes []corev1.Node) int {
-	ready, _ := readyNodes(nodes)
-	return ready
 }

@@ -294,3 +294,14 @@ func running(pod *corev1.Pod) bool {
 	}
 	return true
 }
+
+func firstOf(items []string, n int) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	slices.Sort(items)
+	if len(items) > n {
+		return strings.Join(items[:n], "; ") + fmt.Sprintf("; and %d more", len(items)-n)
+	}
+	return strings.Join(items, "; ")
+}

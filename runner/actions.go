@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hollowmark/hollowmark/hollow"
 	"github.com/hollowmark/hollowmark/measurements"
 	"github.com/hollowmark/hollowmark/results"
 	"github.com/hollowmark/hollowmark/scenarios"
@@ -140,7 +141,7 @@ func (r *runner) wait(ctx context.Context, a scenarios.MeasurementAction) error 
 		return w.Wait(ctx)
 	case "WaitForNodesReady":
 		last := time.Time{}
-		w := &measurements.WaitForNodesReady{Client: r.client, LabelSelector: a.String("labelSelector", ""),
+		w := &hollow.WaitForNodesReady{Client: r.client, LabelSelector: a.String("labelSelector", ""),
 			MinCount: a.Int("minCount", 1), Timeout: timeout,
 			Progress: func(ready, total int) {
 				if time.Since(last) >= progressInterval {
