@@ -107,7 +107,7 @@ reference: build reference-packages
 	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
 	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(BIN)/pause ./reference/pause
 	$(GO) build -o $(BIN)/reference ./reference
-	HOLLOWMARK_REAL_KUBELET=1 HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -count=1 -run TestRealNodeJoinsAndCleansUp ./reference
+	HOLLOWMARK_REAL_KUBELET=1 HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -count=1 -run TestRealNodeJoinsAndCleansUp ./internal/realnode
 	$(BIN)/reference --bin-dir $(BIN) $(REFERENCE_FLAGS)
 
 reference-packages:
