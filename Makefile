@@ -66,6 +66,7 @@ run: build
 # runs too (it found a real race in the HTTP/2 client).
 test: build lint chromium
 	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory test-scaleout-if-present
 
 # The HTML report test renders report.html in headless Chromium. As root on
 # Debian (CI) it is installed here; elsewhere the test skips without it,
@@ -117,4 +118,30 @@ reference-packages:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing containerd, runc and containernetworking-plugins (Debian packages) for the real-kubelet reference"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc containernetworking-plugins iproute2 util-linux >/dev/null; \
-	  else echo "the real-kubelet reference needs root and containerd, runc, containernetworking-plugins (Debian: apt-get install them as root)"; exit 1; fi
+	  else echo "the real kubelet (make reference, make test-scaleout) needs root and containerd, runc, containernetworking-plugins (Debian: apt-get install them as root)"; exit 1; fi
+
+# The scale-out test (docs/scaleout.md): a base control plane with one real
+# kubelet (containerd, runc and the CNI plugins from Debian, installed here
+# as root when missing, as for make reference), hollowmark's image imported
+# into it, the manifests of `hollowmark manifests` applied, and 3 shard pods
+# whose hollow nodes register in a second, target control plane; then one
+# shard's pod is deleted and another scaled away and back, and their nodes
+# come back Ready under the same names. About 5 minutes once built; the
+# figures (lines "figure:") go to results/scaleout-<time>.log. Needs root.
+# make test runs it when the packages are there, skips it with a note when
+# not, and fails under CI=true.
+.PHONY: test-scaleout test-scaleout-if-present
+test-scaleout: build image reference-packages
+	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
+	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(BIN)/pause ./reference/pause
+	@mkdir -p results
+	HOLLOWMARK_SCALEOUT=1 HOLLOWMARK_BIN_DIR=$(BIN) HOLLOWMARK_IMAGE=$(BIN)/hollowmark-image.tar \
+	  $(GO) test -count=1 -v -timeout 15m -run TestScaleOutOnARealKubelet ./deploy | tee results/scaleout-$$(date -u +%Y%m%d-%H%M%S).log
+
+test-scaleout-if-present:
+	@present=1; for c in containerd ctr runc unshare nsenter ip; do command -v $$c >/dev/null || present=; done; \
+	  for p in bridge host-local loopback; do [ -x /usr/lib/cni/$$p ] || present=; done; \
+	  [ "$$(id -u)" = 0 ] || present=; \
+	  if [ -n "$$present" ]; then $(MAKE) --no-print-directory test-scaleout; \
+	  elif [ "$$CI" = true ]; then echo "CI=true: the scale-out test needs root with containerd, runc and containernetworking-plugins (make reference-packages installs them)"; exit 1; \
+	  else echo "note: the scale-out test (make test-scaleout) skipped: it needs root with containerd, runc and containernetworking-plugins"; fi
