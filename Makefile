@@ -127,16 +127,16 @@ reference-packages:
 # whose hollow nodes register in a second, target control plane; then one
 # shard's pod is deleted and another scaled away and back, and their nodes
 # come back Ready under the same names. About 5 minutes once built; the
-# figures (lines "figure:") go to results/scaleout-<time>.log. Needs root.
+# figures (lines "figure:") go to results/scaleout-<time>/test.log. Needs root.
 # make test runs it when the packages are there, skips it with a note when
 # not, and fails under CI=true.
 .PHONY: test-scaleout test-scaleout-if-present
 test-scaleout: build image reference-packages
 	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
 	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(BIN)/pause ./reference/pause
-	@mkdir -p results
-	HOLLOWMARK_SCALEOUT=1 HOLLOWMARK_BIN_DIR=$(BIN) HOLLOWMARK_IMAGE=$(BIN)/hollowmark-image.tar \
-	  $(GO) test -count=1 -v -timeout 15m -run TestScaleOutOnARealKubelet ./deploy | tee results/scaleout-$$(date -u +%Y%m%d-%H%M%S).log
+	@out=results/scaleout-$$(date -u +%Y%m%d-%H%M%S); mkdir -p $$out; \
+	  HOLLOWMARK_SCALEOUT=1 HOLLOWMARK_BIN_DIR=$(BIN) HOLLOWMARK_IMAGE=$(BIN)/hollowmark-image.tar \
+	  $(GO) test -count=1 -v -timeout 15m -run TestScaleOutOnARealKubelet ./deploy | tee $$out/test.log
 
 test-scaleout-if-present:
 	@present=1; for c in containerd ctr runc unshare nsenter ip; do command -v $$c >/dev/null || present=; done; \
