@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"html/template"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -47,10 +46,10 @@ func Write(dir string) ([]Plot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, File), page, 0o644); err != nil {
+	if err := results.WriteFile(filepath.Join(dir, File), page); err != nil {
 		return nil, fmt.Errorf("writing report: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, results.SummaryFile), []byte(summary(run.Record, figures)), 0o644); err != nil {
+	if err := results.WriteFile(filepath.Join(dir, results.SummaryFile), []byte(summary(run.Record, figures))); err != nil {
 		return nil, fmt.Errorf("writing summary: %w", err)
 	}
 	return figures, nil

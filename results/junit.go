@@ -3,7 +3,6 @@ package results
 import (
 	"encoding/xml"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -53,10 +52,7 @@ func WriteJUnit(path, suite string, checks []Check, took time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
-	if err := os.WriteFile(path, append([]byte(xml.Header), append(data, '\n')...), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return WriteFile(path, append([]byte(xml.Header), append(data, '\n')...))
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
