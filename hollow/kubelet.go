@@ -415,13 +415,16 @@ func (k *Kubelet) renewLease() {
 
 // statusTick runs every nodeStatusUpdatePeriod: the status of a hollow node
 // does not change by itself, so it is reported every nodeStatusReportPeriod,
-// which refreshes the conditions' heartbeat times.
+// which refreshes the conditions' heartbeat times, or at once when someone
+// else overwrote it. Pods whose status someone else overwrote are synced
+// again at the same beat, the status manager's period being also 10 s.
 func (k *Kubelet) statusTick() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.stopped {
 		return
 	}
+	k.reconcileStatuses()
 	switch {
 	case len(k.overwritten) > 0:
 		k.reclaimConditionsLocked()

@@ -459,3 +459,44 @@ func TestNodeStatusReclaimedFromTheNodeController(t *testing.T) {
 		t.Errorf("after our report came back: %v", got)
 	}
 }
+
+// A running pod whose Ready condition the node lifecycle controller set to
+// False (its node went NotReady) is synced again at the next 10 s beat, as
+// the status manager's periodic reconcile does; a pod as the kubelet last
+// sent it is not.
+func TestPodStatusReconciledAfterTheNodeControllerMarksItNotReady(t *testing.T) {
+	k, clk, api, _ := newTestKubelet(t)
+	k.mu.Lock()
+	k.registered, k.lastReport = true, clk.Now() // no periodic node status in the way
+	k.mu.Unlock()
+	bringUp(k, clk, api)
+	api.calls()
+
+	k.see(api.pod.DeepCopy())
+	k.statusTick()
+	api.flush()
+	if got := api.calls(); len(got) != 0 {
+		t.Fatalf("a pod as the kubelet sent it was synced again: %v", got)
+	}
+
+	for i := range api.pod.Status.Conditions {
+		if c := &api.pod.Status.Conditions[i]; c.Type == corev1.PodReady {
+			c.Status = corev1.ConditionFalse
+		}
+	}
+	k.see(api.pod.DeepCopy())
+	k.statusTick()
+	api.flush()
+	if got := api.calls(); !slices.Equal(got, []string{"GET pods", "PATCH pods/status"}) {
+		t.Fatalf("after the node controller's Ready=False: %v, want a GET and a PATCH", got)
+	}
+	if c := podCondition(api.pod.Status.Conditions, corev1.PodReady); c == nil || c.Status != corev1.ConditionTrue {
+		t.Errorf("Ready on the server after the reconcile: %+v", c)
+	}
+	k.see(api.pod.DeepCopy())
+	k.statusTick()
+	api.flush()
+	if got := api.calls(); len(got) != 0 {
+		t.Errorf("synced again once reconciled: %v", got)
+	}
+}
