@@ -124,7 +124,7 @@ func (w *WaitForControlledPodsRunning) Wait(ctx context.Context) error {
 	}
 	defer cw.stop()
 	deadline := time.Now().Add(w.Timeout)
-	return w.until(ctx, cw, func() (time.Time, string) { return deadline, w.Timeout.String() })
+	return w.until(ctx, cw, func() (time.Time, string) { return deadline, "after " + w.Timeout.String() })
 }
 
 // Start begins watching the controllers and their pods.
@@ -147,7 +147,7 @@ func (w *WaitForControlledPodsRunning) Gather(ctx context.Context) (*Summary, er
 	defer w.watch.stop()
 	err := w.until(ctx, w.watch, func() (time.Time, string) {
 		last := w.watch.lastChange()
-		return last.Add(w.Timeout), fmt.Sprintf("%s after the last change to a controller (%s)", w.Timeout, last.UTC().Format(time.RFC3339))
+		return last.Add(w.Timeout), fmt.Sprintf("%s after the last change to a watched controller (%s)", w.Timeout, last.UTC().Format(time.RFC3339))
 	})
 	return nil, err
 }
@@ -242,7 +242,7 @@ func (w *WaitForControlledPodsRunning) until(ctx context.Context, cw *controller
 			return nil
 		}
 		if at, bound := deadline(); time.Now().After(at) {
-			return fmt.Errorf("pods of %s not running after %s: %s", w.LabelSelector, bound, state(true).describe())
+			return fmt.Errorf("pods of %s not running %s: %s", w.LabelSelector, bound, state(true).describe())
 		}
 		select {
 		case <-ctx.Done():
