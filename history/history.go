@@ -76,12 +76,10 @@ func Read(dir string) ([]Entry, error) {
 	return entries, nil
 }
 
-// apiCheckPrefix starts the name of every API call latency check; the call
-// kind follows.
-var apiCheckPrefix = measurements.APIResponsivenessCheck("")
-
 func entry(dir string, r *results.Run) Entry {
 	e := Entry{Dir: dir, Run: r, Verdict: r.Verdict()}
+	// Every API call latency check's name starts so; the call kind follows.
+	apiCheckPrefix := measurements.APIResponsivenessCheck("")
 	worst := -1.0
 	for _, c := range r.Checks() {
 		if c.Violated() {

@@ -1,7 +1,6 @@
 package measurements
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -221,6 +220,3 @@ type ParamError struct {
 func (e ParamError) Error() string { return fmt.Sprintf("params.%s: %v", e.Param, e.Err) }
 
 func (e ParamError) Unwrap() error { return e.Err }
-
-// errRequired marks a required parameter that is missing.
-var errRequired = errors.New("required")

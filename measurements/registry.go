@@ -123,7 +123,7 @@ func (m Method) CheckParams(action string, ps Params) []ParamError {
 	}
 	for _, p := range m.Params {
 		if _, ok := ps[p.Name()]; p.Required() && !ok {
-			out = append(out, ParamError{p.Name(), errRequired})
+			out = append(out, ParamError{p.Name(), errors.New("required")})
 		}
 	}
 	return out

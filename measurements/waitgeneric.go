@@ -147,6 +147,7 @@ func (w *WaitForGenericK8sObjects) decide(c ObjectConditions) (bool, error) {
 // Wait returns nil once enough objects are decided, or an error when too
 // many failed or Timeout passes.
 func (w *WaitForGenericK8sObjects) Wait(ctx context.Context) error {
+	begin := time.Now()
 	stop := make(chan struct{})
 	defer close(stop)
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(w.Client, 0, metav1.NamespaceAll,
@@ -159,7 +160,7 @@ func (w *WaitForGenericK8sObjects) Wait(ctx context.Context) error {
 	if !cache.WaitForCacheSync(syncCtx.Done(), inf.HasSynced) {
 		return fmt.Errorf("watching %s (is it served?): %w", w.Resource, syncCtx.Err())
 	}
-	deadline := time.NewTimer(w.Timeout)
+	deadline := time.NewTimer(time.Until(begin.Add(w.Timeout)))
 	defer deadline.Stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
