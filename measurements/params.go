@@ -71,7 +71,7 @@ func (p Param[T]) IsSet(ps Params) bool {
 	return ok
 }
 
-// Required makes a parameter one a scenario must give (on start or wait;
+// Require makes a parameter one a scenario must give (on start or wait;
 // a gather takes what its start was given).
 func (p Param[T]) Require() Param[T] {
 	p.required = true
@@ -115,7 +115,7 @@ func IntParam(name string, def int, doc string) Param[int] {
 	}}
 }
 
-// EnumParam is one of a few words; def is the first unless empty.
+// EnumParam is one of a few words; def "" means no default.
 func EnumParam(name, def string, values []string, doc string) Param[string] {
 	return Param[string]{name: name, typ: "one of " + strings.Join(values, ", "), doc: doc, def: def, defText: def,
 		parse: func(v any) (string, error) {

@@ -40,8 +40,8 @@ func waitForControlledPodsRunningMethod() Method {
 	for _, k := range controllerKinds() {
 		kinds = append(kinds, k.kind)
 	}
-	kind := EnumParam("kind", "", kinds, "start: only controllers of this kind and their pods (all kinds and bare pods when unset)")
-	apiVersion := StringParam("apiVersion", "", "start: the kind's API version, checked against it (ClusterLoader2 names both)")
+	kind := EnumParam("kind", "", kinds, "only controllers of this kind and their pods (all kinds, and bare pods, when unset)")
+	apiVersion := StringParam("apiVersion", "", "the kind's API version, checked against it (ClusterLoader2 names both)")
 	build := func(p Params, d Deps) (*WaitForControlledPodsRunning, error) {
 		switch v, k := apiVersion.Get(p), kind.Get(p); {
 		case v != "" && k == "":
