@@ -141,7 +141,7 @@ func drawPlots(dir string, run *analysis.Run) []Plot {
 // startupThreshold is the p99 bound of the run's pod startup check.
 func startupThreshold(r *results.Run) time.Duration {
 	for _, c := range r.Checks() {
-		if strings.HasPrefix(c.SLO, "PodStartupLatency") && c.Thresholds.P99 > 0 {
+		if strings.HasPrefix(c.SLO, measurements.PodStartupLatencyName) && c.Thresholds.P99 > 0 {
 			return c.Thresholds.P99
 		}
 	}
@@ -224,7 +224,7 @@ type param struct {
 func render(run *analysis.Run, figures []Plot) ([]byte, error) {
 	checks := run.Record.Checks()
 	slices.SortStableFunc(checks, func(a, b results.Check) int {
-		return cmp.Compare(boolRank(a.Passed()), boolRank(b.Passed()))
+		return cmp.Compare(boolRank(!a.Violated()), boolRank(!b.Violated()))
 	})
 	slowest := slowestCalls(run)
 	var params []param

@@ -80,7 +80,19 @@ func (r *Run) Checks() []Check {
 func (r *Run) Violated() int {
 	n := 0
 	for _, c := range r.Checks() {
-		if !c.Passed() {
+		if c.Violated() {
+			n++
+		}
+	}
+	return n
+}
+
+// Skipped counts the checks that were not made: they change no verdict,
+// and are never counted as held.
+func (r *Run) Skipped() int {
+	n := 0
+	for _, c := range r.Checks() {
+		if c.Skipped != "" {
 			n++
 		}
 	}
