@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -97,6 +98,21 @@ func (p *Pool) dial(ctx context.Context) {
 				break
 			}
 			slots = append(slots, r)
+		}
+		if len(slots) == 0 {
+			// Closed or going away already: dialing again at once could
+			// spin; the callers retry with back-off.
+			r, err := c.Reserve()
+			if err == nil { // room again since: rare, and retried anyway
+				r.Release()
+				err = errors.New("no stream slot")
+			}
+			p.waiting, p.dialing = nil, false
+			p.mu.Unlock()
+			for _, fn := range waiting {
+				fn(nil, fmt.Errorf("new connection to %s takes no streams: %w", p.Addr, err))
+			}
+			return
 		}
 		p.waiting = waiting[len(slots):]
 		p.dialing = len(p.waiting) > 0
