@@ -77,7 +77,7 @@ type benchWatch struct {
 // watchStack holds the watches of many nodes until stopped.
 type watchStack interface {
 	start(node string, watches []benchWatch, synced func()) error
-	stop()
+	stop(b *testing.B)
 }
 
 func benchWatches(b *testing.B, nodes int, stack string) {
@@ -103,7 +103,7 @@ func benchWatches(b *testing.B, nodes int, stack string) {
 	var synced sync.WaitGroup
 	synced.Add(nodes * len(nodeWatches("")))
 	startNodes(b, s, nodes, synced.Done)
-	synced.Wait()
+	waitSynced(b, &synced, s)
 	b.ReportMetric(time.Since(begin).Seconds(), "s-to-synced")
 	time.Sleep(benchSettle)
 	cpu0, wall0 := cpuTime(), time.Now()
@@ -113,7 +113,20 @@ func benchWatches(b *testing.B, nodes int, stack string) {
 	b.ReportMetric(float64(rssKB(b)-baseRSS)/float64(nodes), "KB/node")
 	b.ReportMetric(float64(goMemKB()-baseMem)/float64(nodes), "go-KB/node")
 	b.ReportMetric(float64(goruntime.NumGoroutine()-baseG)/float64(nodes), "goroutines/node")
-	s.stop()
+	s.stop(b)
+}
+
+// waitSynced waits for every watch's initial events, failing the benchmark
+// after ten minutes rather than hanging.
+func waitSynced(b *testing.B, synced *sync.WaitGroup, s watchStack) {
+	done := make(chan struct{})
+	go func() { synced.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Minute):
+		s.stop(b)
+		b.Fatal("watches not synced after 10 minutes")
+	}
 }
 
 func startNodes(b *testing.B, s watchStack, nodes int, synced func()) {
@@ -146,9 +159,10 @@ type ourStack struct {
 	tls   *tls.Config
 	codec *Codec
 
-	mu      sync.Mutex
-	pools   []*Pool
-	watches []*ListWatch
+	mu       sync.Mutex
+	pools    []*Pool
+	watches  []*ListWatch
+	failures atomic.Int64
 }
 
 func (s *ourStack) start(node string, watches []benchWatch, synced func()) error {
@@ -158,14 +172,17 @@ func (s *ourStack) start(node string, watches []benchWatch, synced func()) error
 	defer s.mu.Unlock()
 	s.pools = append(s.pools, pool)
 	for _, w := range watches {
-		lw := c.NewListWatch(w.path, w.selectors, &syncOnce{synced: synced})
+		lw := c.NewListWatch(w.path, w.selectors, &syncOnce{synced: synced, failures: &s.failures})
 		lw.Start()
 		s.watches = append(s.watches, lw)
 	}
 	return nil
 }
 
-func (s *ourStack) stop() {
+func (s *ourStack) stop(b *testing.B) {
+	if n := s.failures.Load(); n > 0 {
+		b.Logf("h2client: %d list-watch failures, retried", n)
+	}
 	for _, lw := range s.watches {
 		lw.Stop()
 	}
@@ -174,10 +191,11 @@ func (s *ourStack) stop() {
 	}
 }
 
-// syncOnce reports the first listing.
+// syncOnce reports the first listing, and counts failures.
 type syncOnce struct {
-	synced func()
-	done   bool
+	synced   func()
+	done     bool
+	failures *atomic.Int64
 }
 
 func (h *syncOnce) Replace([]runtime.Object) {
@@ -187,47 +205,49 @@ func (h *syncOnce) Replace([]runtime.Object) {
 	}
 }
 func (h *syncOnce) Event(watch.EventType, runtime.Object) {}
-func (h *syncOnce) Failed(error)                          {}
+func (h *syncOnce) Failed(error)                          { h.failures.Add(1) }
 
-// xnetStack: an x/net ClientConn per node, a goroutine per watch reading
-// its body, as net/http users (client-go's reflectors) read watches.
+// xnetStack: an x/net http2.Transport per node, holding one ClientConn to
+// the server and dialing a new one when it dies (client-go's arrangement),
+// and a goroutine per watch reading its body, as net/http users (client-go's
+// reflectors) read watches.
 type xnetStack struct {
 	addr  string
 	tls   *tls.Config
 	codec *Codec
 
-	mu     sync.Mutex
-	conns  []*http2.ClientConn
-	cancel []context.CancelFunc
+	mu         sync.Mutex
+	transports []*http2.Transport
+	cancel     []context.CancelFunc
+	errors     int
+	firstErr   error
+}
+
+func (s *xnetStack) failed(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.errors++
+	if s.firstErr == nil {
+		s.firstErr = err
+	}
 }
 
 func (s *xnetStack) start(node string, watches []benchWatch, synced func()) error {
-	cfg := s.tls.Clone()
-	cfg.NextProtos = []string{"h2"}
-	nc, err := tls.Dial("tcp", s.addr, cfg)
-	if err != nil {
-		return fmt.Errorf("dialing %s: %w", s.addr, err)
-	}
 	// client-go's settings for HTTP/2 health checks.
-	t := &http2.Transport{ReadIdleTimeout: 30 * time.Second, PingTimeout: 15 * time.Second}
-	cc, err := t.NewClientConn(nc)
-	if err != nil {
-		nc.Close()
-		return fmt.Errorf("starting HTTP/2: %w", err)
-	}
+	t := &http2.Transport{TLSClientConfig: s.tls.Clone(), ReadIdleTimeout: 30 * time.Second, PingTimeout: 15 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.mu.Lock()
-	s.conns = append(s.conns, cc)
+	s.transports = append(s.transports, t)
 	s.cancel = append(s.cancel, cancel)
 	s.mu.Unlock()
 	for _, w := range watches {
-		go s.watch(ctx, cc, w, synced)
+		go s.watch(ctx, t, w, synced)
 	}
 	return nil
 }
 
 // watch holds one streaming list, re-opening it when the server ends it.
-func (s *xnetStack) watch(ctx context.Context, cc *http2.ClientConn, w benchWatch, synced func()) {
+func (s *xnetStack) watch(ctx context.Context, t *http2.Transport, w benchWatch, synced func()) {
 	q := url.Values{}
 	for k, v := range w.selectors {
 		q[k] = v
@@ -239,16 +259,22 @@ func (s *xnetStack) watch(ctx context.Context, cc *http2.ClientConn, w benchWatc
 	q.Set("timeoutSeconds", strconv.Itoa(int((minWatchTimeout * 3 / 2).Seconds())))
 	u := "https://" + s.addr + w.path + "?" + q.Encode()
 	reported := false
+	failures := 0
 	for ctx.Err() == nil {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			panic(err)
 		}
 		req.Header.Set("Accept", acceptProtobuf)
-		resp, err := cc.RoundTrip(req)
+		resp, err := t.RoundTrip(req)
 		if err != nil {
-			return
+			// Retried with our list-watch's back-off, as a reflector would.
+			s.failed(err)
+			failures++
+			time.Sleep(backoff(min(failures, 8)))
+			continue
 		}
+		failures = 0
 		s.read(resp.Body, func() {
 			if !reported {
 				reported = true
@@ -282,10 +308,15 @@ func (s *xnetStack) read(body io.Reader, synced func()) {
 	}
 }
 
-func (s *xnetStack) stop() {
-	for i, cc := range s.conns {
+func (s *xnetStack) stop(b *testing.B) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.errors > 0 {
+		b.Logf("x/net: %d failed round trips, retried; the first: %v", s.errors, s.firstErr)
+	}
+	for i, t := range s.transports {
 		s.cancel[i]()
-		cc.Close()
+		t.CloseIdleConnections()
 	}
 }
 
