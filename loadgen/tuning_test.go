@@ -58,7 +58,9 @@ type pacedRun struct {
 	n  int
 }
 
-func newFakeClock() *testingclock.FakeClock { return testingclock.NewFakeClock(time.Unix(1_000_000, 0)) }
+func newFakeClock() *testingclock.FakeClock {
+	return testingclock.NewFakeClock(time.Unix(1_000_000, 0))
+}
 
 // paceOnFakeClock runs the tuning sets at once on clk and returns when each
 // action started, from the clock's time at the call. Time moves on by step
