@@ -239,3 +239,92 @@ func TestObjectTemplateThatDoesNotParse(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// The load scenario derives ClusterLoader2's load-test counts from the
+// node count.
+func TestLoadDerivesClusterLoader2sCounts(t *testing.T) {
+	tests := []struct {
+		nodes                         string
+		namespaces                    int
+		big, medium, small, bigJobs   int
+		bigSvc, mediumSvc, smallSvc   int
+		saturation, scaling, deletion time.Duration
+		defaultQPS                    float64
+		latency, throughput           int
+	}{
+		// 3,000 pods: 2x250 + 23x30 + 298x5 in Deployments, 5 + 30 in
+		// StatefulSets, 5 + 30 + 250 in Jobs.
+		{"100", 1, 2, 23, 298, 1, 1, 12, 149, 300 * time.Second, 75 * time.Second, 300 * time.Second, 10, 500, 1000},
+		{"600", 6, 2, 23, 298, 1, 1, 12, 149, 1800 * time.Second, 450 * time.Second, 1800 * time.Second, 100, 84, 1000},
+		// Below 100 nodes: one namespace of the nodes there are, no big Job.
+		{"50", 1, 0, 10, 148, 0, 0, 5, 74, 150 * time.Second, 37 * time.Second, 150 * time.Second, 10, 250, 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.nodes+" nodes", func(t *testing.T) {
+			s, err := Load(Builtin(), "load.yaml", map[string]string{"nodes": tt.nodes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Namespaces.Count != tt.namespaces+1 {
+				t.Errorf("%d namespaces, want %d and one for scheduler throughput", s.Namespaces.Count, tt.namespaces+1)
+			}
+			want := map[string]int{"big-deployment": tt.big, "medium-deployment": tt.medium, "small-deployment": tt.small,
+				"big-service": tt.bigSvc, "medium-service": tt.mediumSvc, "small-service": tt.smallSvc,
+				"big-config": tt.big, "small-secret": tt.small, "big-job": tt.bigJobs, "small-job": 1,
+				"small-statefulset": 1, "medium-statefulset-service": 1, "latency-deployment": tt.latency}
+			for basename, n := range want {
+				if got := createdPerNamespace(s, basename); got != n {
+					t.Errorf("%s: %d per namespace, want %d", basename, got, n)
+				}
+			}
+			if got := throughputPods(s); got != tt.throughput {
+				t.Errorf("%d scheduler-throughput pods, want %d", got, tt.throughput)
+			}
+			sets := map[string]TuningSetSpec{}
+			for _, ts := range s.TuningSets {
+				sets[ts.Name] = ts
+			}
+			if d := time.Duration(sets["RandomizedSaturationTimeLimited"].RandomizedTimeLimitedLoad.TimeLimit); d != tt.saturation {
+				t.Errorf("creation within %s, want %s", d, tt.saturation)
+			}
+			if d := time.Duration(sets["RandomizedScalingTimeLimited"].RandomizedTimeLimitedLoad.TimeLimit); d != tt.scaling {
+				t.Errorf("scaling within %s, want %s", d, tt.scaling)
+			}
+			if d := time.Duration(sets["RandomizedDeletionTimeLimited"].RandomizedTimeLimitedLoad.TimeLimit); d != tt.deletion {
+				t.Errorf("deletion within %s, want %s", d, tt.deletion)
+			}
+			if g := sets["default"].GlobalQPSLoad; g == nil || g.QPS != tt.defaultQPS || g.Burst != 1 {
+				t.Errorf("default tuning set %+v, want globalQPSLoad %v, burst 1", g, tt.defaultQPS)
+			}
+		})
+	}
+}
+
+// createdPerNamespace is the replicas per namespace of the first phase that
+// creates basename.
+func createdPerNamespace(s *Scenario, basename string) int {
+	for _, st := range s.Steps {
+		for _, ph := range st.Phases {
+			for _, o := range ph.Objects {
+				if o.Basename == basename {
+					return ph.ReplicasPerNamespace
+				}
+			}
+		}
+	}
+	return -1
+}
+
+func throughputPods(s *Scenario) int {
+	for _, st := range s.Steps {
+		for _, ph := range st.Phases {
+			for _, o := range ph.Objects {
+				if o.Basename == "scheduler-throughput-deployment" {
+					n, _ := o.Params["replicas"].(int)
+					return n
+				}
+			}
+		}
+	}
+	return -1
+}
