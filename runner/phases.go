@@ -71,10 +71,10 @@ type change struct {
 }
 
 // plan lists the changes that bring ph's objects to the wanted count, and
-// the state they leave. Objects are rendered here, in order, with seed (so
-// RandIntRange draws the same numbers for the same seed): a replica that
-// stays is applied again when its template or parameters changed, or when
-// it renders differently (a new random size).
+// the state they leave. Objects are rendered here, with seed (RandIntRange
+// draws per object: the same seed, the same numbers): a replica that stays
+// is applied again when its template or parameters changed, or when it
+// renders differently (a new random size).
 func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *loadgen.Objects, seed uint64) ([]change, map[objectKey]objectState, error) {
 	var changes []change
 	next := map[objectKey]objectState{}
