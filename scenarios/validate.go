@@ -4,17 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/hollowmark/hollowmark/loadgen"
+	"github.com/hollowmark/hollowmark/measurements"
 )
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -54,6 +52,7 @@ func (s *Scenario) validate(root *yaml.Node, fsys fs.FS, display string) error {
 	if len(s.Steps) == 0 {
 		v.fail("a scenario needs at least one step", "steps")
 	}
+	methods := measurements.NewRegistry()
 	started := map[string]string{}
 	for i, st := range s.Steps {
 		switch {
@@ -67,7 +66,7 @@ func (s *Scenario) validate(root *yaml.Node, fsys fs.FS, display string) error {
 		}
 		validateOverlap(v, st.Phases, i)
 		for j, m := range st.Measurements {
-			validateMeasurement(v, started, m, "steps", i, "measurements", j)
+			validateMeasurement(v, methods, started, m, "steps", i, "measurements", j)
 		}
 	}
 	return errors.Join(v.errs...)
@@ -88,10 +87,17 @@ func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool,
 	if len(ph.Objects) == 0 {
 		v.fail("a phase needs at least one object", field("objects")...)
 	}
+	basenames := map[string]bool{}
 	for k, o := range ph.Objects {
 		if !dnsLabel.MatchString(o.Basename) {
 			v.fail("must be a lower-case name of letters, digits and '-'", field("objects", k, "basename")...)
 		}
+		// The runner keeps count of objects by basename and namespace: two
+		// objects of one basename would be counted as one.
+		if basenames[o.Basename] {
+			v.fail(fmt.Sprintf("basename %q is already used in this phase; give each object its own", o.Basename), field("objects", k, "basename")...)
+		}
+		basenames[o.Basename] = true
 		if _, err := fs.Stat(fsys, s.TemplatePath(o)); err != nil {
 			v.fail(fmt.Sprintf("template %q not found next to the scenario", o.Template), field("objects", k, "template")...)
 		} else if _, err := s.Template(o); err != nil {
@@ -122,37 +128,32 @@ func validateOverlap(v *validator, phases []Phase, step int) {
 	}
 }
 
-func validateMeasurement(v *validator, started map[string]string, m MeasurementAction, at ...any) {
+// validateMeasurement checks an action against its method in the registry,
+// and that gathers follow starts.
+func validateMeasurement(v *validator, methods *measurements.Registry, started map[string]string, m MeasurementAction, at ...any) {
 	field := func(f ...any) []any { return append(append([]any{}, at...), f...) }
-	spec, ok := methods[m.Method]
+	spec, ok := methods.Method(m.Method)
 	if !ok {
-		v.fail(fmt.Sprintf("unknown method %q (have %s)", m.Method, strings.Join(Methods(), ", ")), field("method")...)
+		v.fail(fmt.Sprintf("unknown method %q (have %s)", m.Method, strings.Join(methods.Names(), ", ")), field("method")...)
 		return
 	}
-	if !slices.Contains(spec.actions, m.Action) {
-		v.fail(fmt.Sprintf("%s takes action %v, not %q", m.Method, spec.actions, m.Action), field("action")...)
+	if !slices.Contains(spec.Actions(), m.Action) {
+		v.fail(fmt.Sprintf("%s takes action %v, not %q", m.Method, spec.Actions(), m.Action), field("action")...)
 		return
 	}
-	for _, k := range slices.Sorted(maps.Keys(m.Params)) {
-		kind, ok := spec.params[k]
-		if !ok {
-			v.fail(fmt.Sprintf("%s has no parameter %q (have %s)", m.Method, k, paramNames(spec)), field("params", k)...)
-			continue
-		}
-		if err := checkParam(kind, m.Params[k]); err != nil {
-			v.fail(err.Error(), field("params", k)...)
-		}
+	for _, e := range spec.CheckParams(m.Action, measurements.Params(m.Params)) {
+		v.fail(e.Err.Error(), field("params", e.Param)...)
 	}
 	if m.Identifier == "" {
 		v.fail("required", field("identifier")...)
 	}
 	switch m.Action {
-	case "start":
+	case measurements.ActionStart:
 		if _, dup := started[m.Identifier]; dup {
 			v.fail(fmt.Sprintf("%q is already started", m.Identifier), field("identifier")...)
 		}
 		started[m.Identifier] = m.Method
-	case "gather":
+	case measurements.ActionGather:
 		if method, ok := started[m.Identifier]; !ok || method != m.Method {
 			v.fail(fmt.Sprintf("no earlier start of %s %q", m.Method, m.Identifier), field("identifier")...)
 		}
@@ -163,41 +164,6 @@ func validateMeasurement(v *validator, started map[string]string, m MeasurementA
 // TemplatePath is where an object's template lives: beside the scenario.
 func (s *Scenario) TemplatePath(o Object) string {
 	return path.Join(path.Dir(s.File), o.Template)
-}
-
-// TuningSet builds the tuning set a spec describes.
-func (ts TuningSetSpec) TuningSet() (loadgen.TuningSet, error) {
-	var set []loadgen.TuningSet
-	if ts.QPS > 0 {
-		set = append(set, loadgen.QPS(ts.QPS))
-	}
-	if ts.RandomizedQPS > 0 {
-		set = append(set, loadgen.RandomizedQPS(ts.RandomizedQPS))
-	}
-	if ts.Poisson > 0 {
-		set = append(set, loadgen.Poisson(ts.Poisson))
-	}
-	if ts.SteppedBurst != nil {
-		if ts.SteppedBurst.Size < 1 || ts.SteppedBurst.Delay <= 0 {
-			return loadgen.TuningSet{}, errors.New("steppedBurst needs size >= 1 and a delay")
-		}
-		set = append(set, loadgen.SteppedBurst(ts.SteppedBurst.Size, time.Duration(ts.SteppedBurst.Delay)))
-	}
-	if ts.TimeLimited > 0 {
-		set = append(set, loadgen.TimeLimited(time.Duration(ts.TimeLimited)))
-	}
-	switch {
-	case len(set) > 1:
-		return loadgen.TuningSet{}, errors.New("give one of qps, randomizedQPS, poisson, steppedBurst, timeLimited")
-	case len(set) == 0 && ts.Parallelism > 0:
-		return loadgen.ParallelismLimited(ts.Parallelism), nil
-	case len(set) == 0:
-		return loadgen.TuningSet{}, errors.New("give one of qps, randomizedQPS, poisson, steppedBurst, timeLimited or parallelism")
-	}
-	out := set[0]
-	out.Parallelism = ts.Parallelism
-	out.Name = ts.Name
-	return out, nil
 }
 
 // lineOf finds the line of the node at path (mapping keys and sequence

@@ -15,6 +15,6 @@ func newRootCommand(build buildInfo) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.AddCommand(newUpCommand(), newNodesCommand(), newRunCommand(), newReportCommand(), newCompareCommand(), newHistoryCommand(), newScenariosCommand(), newValidateCommand(), newVersionCommand(build), newManifestsCommand(build), newHealthCommand())
+	root.AddCommand(newUpCommand(), newNodesCommand(), newRunCommand(), newReportCommand(), newCompareCommand(), newHistoryCommand(), newScenariosCommand(), newMethodsCommand(), newValidateCommand(), newVersionCommand(build), newManifestsCommand(build), newHealthCommand())
 	return root
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hollowmark/hollowmark/measurements"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -19,10 +21,31 @@ func run(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func TestScenariosListsDensity(t *testing.T) {
+func TestScenariosListsDensityAndLoad(t *testing.T) {
 	out, err := run(t, "scenarios")
-	if err != nil || !strings.HasPrefix(out, "density\t") {
+	if err != nil || !strings.HasPrefix(out, "density\t") || !strings.Contains(out, "\nload\tClusterLoader2's load test") {
 		t.Fatalf("output %q, error %v", out, err)
+	}
+}
+
+// TestMethodsPrintsTheRegistry: docs/scenarios.md's reference is what
+// `methods --markdown` prints (a test in measurements holds the file to it).
+func TestMethodsPrintsTheRegistry(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"methods"}, measurements.NewRegistry().Text()},
+		{[]string{"methods", "--markdown"}, measurements.NewRegistry().Markdown()},
+	}
+	for _, tt := range tests {
+		out, err := run(t, tt.args...)
+		if err != nil || out != tt.want {
+			t.Errorf("%v: error %v, output\n%s\nwant\n%s", tt.args, err, out, tt.want)
+		}
+		if !strings.Contains(out, "WaitForGenericK8sObjects") {
+			t.Errorf("%v: no WaitForGenericK8sObjects in\n%s", tt.args, out)
+		}
 	}
 }
 
@@ -40,7 +63,7 @@ func TestValidateBuiltinAndFiles(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), bad+":4: field colour not found") {
 		t.Fatalf("got %v, want the file, line 4 and the unknown field", err)
 	}
-	if _, err := run(t, "validate", "no-such"); err == nil || !strings.Contains(err.Error(), "not a built-in scenario (density)") {
+	if _, err := run(t, "validate", "no-such"); err == nil || !strings.Contains(err.Error(), "not a built-in scenario (density, load)") {
 		t.Fatalf("got %v", err)
 	}
 }
