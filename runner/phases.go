@@ -84,7 +84,7 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 			want := ph.ReplicasPerNamespace
 			apply := func(i int, params map[string]any) change {
 				return change{i, func(ctx context.Context) error {
-					obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: params})
+					obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: scenarios.ObjectName(o.Basename, i), Index: i, Namespace: ns, Params: params})
 					if err != nil {
 						return err
 					}
@@ -107,7 +107,7 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 			}
 			for i := want; i < have.count; i++ {
 				changes = append(changes, change{i, func(ctx context.Context) error {
-					obj, err := loadgen.Render(made, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: have.object.Params})
+					obj, err := loadgen.Render(made, loadgen.TemplateData{Name: scenarios.ObjectName(o.Basename, i), Index: i, Namespace: ns, Params: have.object.Params})
 					if err != nil {
 						return err
 					}
@@ -131,8 +131,6 @@ func (p *phaseState) commit(next map[objectKey]objectState) {
 		p.objects[k] = v
 	}
 }
-
-func objectName(basename string, i int) string { return fmt.Sprintf("%s-%d", basename, i) }
 
 // plannedPhase is a phase's changes, paced by its tuning set.
 type plannedPhase struct {

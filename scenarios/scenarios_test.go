@@ -77,7 +77,7 @@ steps:
 
 func loadString(t *testing.T, scenario string, overrides map[string]string) error {
 	t.Helper()
-	fsys := fstest.MapFS{"s.yaml": {Data: []byte(scenario)}, "obj.yaml": {Data: []byte("kind: ConfigMap\n")}}
+	fsys := fstest.MapFS{"s.yaml": {Data: []byte(scenario)}, "obj.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\n")}}
 	_, err := Load(fsys, "s.yaml", overrides)
 	return err
 }
@@ -175,7 +175,7 @@ func TestBadScenariosNameFileLineAndField(t *testing.T) {
 
 func TestSteppedBurstWithDuration(t *testing.T) {
 	fsys := fstest.MapFS{"s.yaml": {Data: []byte(strings.Replace(good, "    qps: 10", "    steppedBurst: {size: 5, delay: 2s}", 1))},
-		"obj.yaml": {Data: []byte("kind: ConfigMap\n")}}
+		"obj.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\n")}}
 	s, err := Load(fsys, "s.yaml", nil)
 	if err != nil {
 		t.Fatal(err)

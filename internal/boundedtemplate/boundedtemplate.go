@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
@@ -80,10 +81,13 @@ func Execute(t *template.Template, data any, lim Limits) ([]byte, error) {
 	run.Funcs(b.funcs())
 	out := &limitedBuffer{limit: lim.Output}
 	if err := run.Execute(out, data); err != nil {
-		return nil, err
+		// A step's error is about the range it starts, not the function.
+		return nil, errors.New(stepCall.ReplaceAllString(err.Error(), "a range: "))
 	}
 	return out.Bytes(), nil
 }
+
+var stepCall = regexp.MustCompile(`executing "[^"]*" at <` + stepFunc + ` \d+>: error calling ` + stepFunc + `: `)
 
 // placeholders let Parse accept the builtins Execute replaces; Execute
 // overrides each with a bounded version.
