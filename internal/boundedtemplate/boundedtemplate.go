@@ -42,7 +42,7 @@ type Limits struct {
 // DefaultLimits are far above what a scenario needs (the density scenario
 // renders to 5 KB in a few hundred steps) and far below what hurts: tens of
 // MB of memory and a few seconds.
-var DefaultLimits = Limits{Output: 4 << 20, Steps: 2_000_000, Timeout: 5 * time.Second}
+var DefaultLimits = Limits{Output: 4 << 20, Steps: 1_000_000, Timeout: 5 * time.Second}
 
 // stepFunc is the function inserted at the start of every range body. A
 // template that names it fails to parse: Parse does not define it.
