@@ -18,9 +18,9 @@ const configMap = "apiVersion: v1\nkind: ConfigMap\ndata: {index: \"{{.Index}}\"
 type badInput struct {
 	name     string
 	scenario string
-	template string                      // obj.yaml, configMap if empty
+	template string                         // obj.yaml, configMap if empty
 	setup    func(t *testing.T, dir string) // after the files are written
-	want     string                      // with the file:line: field: prefix
+	want     string                         // with the file:line: field: prefix
 }
 
 func edit(old, new string) string { return strings.Replace(good, old, new, 1) }
@@ -28,7 +28,7 @@ func edit(old, new string) string { return strings.Replace(good, old, new, 1) }
 var badInputs = []badInput{
 	// Reading.
 	{name: "empty file", scenario: " ", want: "s.yaml:1: the scenario is empty"},
-	{name: "larger than 1 MiB", scenario: good + "#" + strings.Repeat("x", MaxFileSize), want: "s.yaml:1: s.yaml has 1049092 bytes, more than the 1048576"},
+	{name: "larger than 1 MiB", scenario: good + "#" + strings.Repeat("x", MaxFileSize), want: "s.yaml:1: 1049092 bytes, more than the 1048576"},
 	{name: "binary garbage", scenario: "\x00\x01\x02\xff\xfe", want: "s.yaml:1: "},
 	{name: "a list, not a mapping", scenario: "- name: x\n", want: "s.yaml:1: cannot unmarshal !!seq"},
 	{name: "two YAML documents", scenario: good + "---\nname: other\n", want: "s.yaml:26: a second YAML document: a scenario file holds one"},
@@ -69,14 +69,14 @@ var badInputs = []badInput{
 	{name: "template that does not parse", template: "kind: {{.Params.kind\n", want: "s.yaml:17: steps[0].phases[0].objects[0].template: parsing template obj.yaml"},
 	{name: "template with a huge range", template: configMap + "# {{range 100000000000}}{{end}}\n", want: "objects[0].template: rendering obj.yaml for web-0: template: obj.yaml:4:24: a range: "},
 	{name: "template symlinked to /etc/passwd", setup: symlink("/etc/passwd", "obj.yaml"), want: "s.yaml:17: steps[0].phases[0].objects[0].template: template obj.yaml for web-0 is not a YAML object"},
-	{name: "template symlinked to /dev/zero", setup: symlink("/dev/zero", "obj.yaml"), want: "s.yaml:17: steps[0].phases[0].objects[0].template: reading template obj.yaml: obj.yaml is not a regular file (a device)"},
-	{name: "template a FIFO", setup: fifo("obj.yaml"), want: "objects[0].template: reading template obj.yaml: obj.yaml is not a regular file (a FIFO)"},
-	{name: "template a directory", setup: directory("obj.yaml"), want: "objects[0].template: reading template obj.yaml: obj.yaml is not a regular file (a directory)"},
+	{name: "template symlinked to /dev/zero", setup: symlink("/dev/zero", "obj.yaml"), want: "s.yaml:17: steps[0].phases[0].objects[0].template: reading template obj.yaml: not a regular file (a device)"},
+	{name: "template a FIFO", setup: fifo("obj.yaml"), want: "objects[0].template: reading template obj.yaml: not a regular file (a FIFO)"},
+	{name: "template a directory", setup: directory("obj.yaml"), want: "objects[0].template: reading template obj.yaml: not a regular file (a directory)"},
 	{name: "missing template", setup: remove("obj.yaml"), want: `s.yaml:17: steps[0].phases[0].objects[0].template: template "obj.yaml" not found next to the scenario`},
 	// The scenario file itself.
-	{name: "scenario is /dev/zero", setup: symlink("/dev/zero", "s.yaml"), want: "s.yaml:1: s.yaml is not a regular file (a device)"},
-	{name: "scenario is a FIFO", setup: fifo("s.yaml"), want: "s.yaml:1: s.yaml is not a regular file (a FIFO)"},
-	{name: "scenario is a directory", setup: directory("s.yaml"), want: "s.yaml:1: s.yaml is not a regular file (a directory)"},
+	{name: "scenario is /dev/zero", setup: symlink("/dev/zero", "s.yaml"), want: "s.yaml:1: not a regular file (a device)"},
+	{name: "scenario is a FIFO", setup: fifo("s.yaml"), want: "s.yaml:1: not a regular file (a FIFO)"},
+	{name: "scenario is a directory", setup: directory("s.yaml"), want: "s.yaml:1: not a regular file (a directory)"},
 	{name: "missing scenario", setup: remove("s.yaml"), want: "s.yaml:1: stat s.yaml: no such file or directory"},
 }
 
@@ -96,7 +96,9 @@ func fifo(name string) func(*testing.T, string) {
 }
 
 func directory(name string) func(*testing.T, string) {
-	return func(t *testing.T, dir string) { replace(t, dir, name, func(p string) error { return os.Mkdir(p, 0o755) }) }
+	return func(t *testing.T, dir string) {
+		replace(t, dir, name, func(p string) error { return os.Mkdir(p, 0o755) })
+	}
 }
 
 func remove(name string) func(*testing.T, string) {

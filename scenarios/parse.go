@@ -70,10 +70,10 @@ func readFile(fsys fs.FS, name string) ([]byte, error) {
 		return nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", name, fileType(info.Mode()))
+		return nil, fmt.Errorf("not a regular file (%s)", fileType(info.Mode()))
 	}
 	if info.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s has %d bytes, more than the %d a scenario file or template may have", name, info.Size(), MaxFileSize)
+		return nil, fmt.Errorf("%d bytes, more than the %d a scenario file or template may have", info.Size(), MaxFileSize)
 	}
 	f, err := fsys.Open(name)
 	if err != nil {
@@ -85,7 +85,7 @@ func readFile(fsys fs.FS, name string) ([]byte, error) {
 		return nil, err
 	}
 	if len(src) > MaxFileSize { // it grew since the Stat
-		return nil, fmt.Errorf("%s has more than the %d bytes a scenario file or template may have", name, MaxFileSize)
+		return nil, fmt.Errorf("more than the %d bytes a scenario file or template may have", MaxFileSize)
 	}
 	return src, nil
 }
