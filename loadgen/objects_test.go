@@ -102,7 +102,7 @@ func TestRenderRejectsBadTemplates(t *testing.T) {
 		{"a passwd file", "root:x:0:0:root:/root:/bin/bash\n", "is not a YAML object"},
 		{"missing variable", "apiVersion: v1\nkind: ConfigMap\ndata: {x: {{.Params.nope}}}\n", `map has no entry for key "nope"`},
 		{"two documents", "apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: Secret\n", "line 3 starts a second YAML document"},
-		{"too long", "apiVersion: v1\nkind: ConfigMap\ndata: {x: {{$s := printf \"%01000000d\" 0}}{{$s}}{{$s}}}\n", "output is longer than 1048576 bytes"},
+		{"too long", "apiVersion: v1\nkind: ConfigMap\ndata: {x: {{$s := printf \"%01000000d\" 0}}{{$s}}{{$s}}}\n", "rendered text is longer than 1048576 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
