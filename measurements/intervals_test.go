@@ -60,3 +60,14 @@ func TestHistogramIntervals(t *testing.T) {
 		t.Errorf("p99 %v outside its interval %+v", h.Quantile(0.99), ci)
 	}
 }
+
+// TestIntervalsHoldTheirPoint: with two calls in one bucket, the p99
+// interpolates below the bucket's bound that the ranks give; the interval
+// still holds it.
+func TestIntervalsHoldTheirPoint(t *testing.T) {
+	h := Histogram{Count: 2, Buckets: []Bucket{{UpperBound: 0.05, Count: 2}, {UpperBound: 0.1, Count: 2}}}
+	ci := h.Intervals().P99
+	if p99 := h.Quantile(0.99); !ci.Contains(p99) || !ci.Open {
+		t.Errorf("p99 %v, interval %+v", p99, ci)
+	}
+}

@@ -54,7 +54,7 @@ const confidence = 0.95
 // taking lo as the largest rank with P(B <= lo-1) <= 2.5% and hi as the
 // smallest with P(B <= hi-1) >= 97.5%. lo is 0 when even the smallest
 // sample may lie above the quantile, hi is n+1 when even the largest may
-// lie below it (a p99 of fewer than about 300 samples).
+// lie below it (a p99 of fewer than about 370 samples).
 func QuantileRanks(n int, p float64) (lo, hi int) {
 	tail := (1 - confidence) / 2
 	// Below 12 standard deviations under the mean the mass is under
@@ -87,8 +87,10 @@ var percentileLevels = [3]float64{0.5, 0.9, 0.99}
 // samples, by order statistics (QuantileRanks).
 func SampleIntervals(samples []time.Duration) *results.Intervals {
 	sorted := slices.Sorted(slices.Values(samples))
+	n := len(sorted)
 	at := func(rank int) time.Duration { return sorted[rank-1] }
-	return intervals(len(sorted), at)
+	nearest := func(p float64) time.Duration { return sorted[max(1, int(math.Ceil(float64(n)*p)))-1] }
+	return intervals(n, at, nearest)
 }
 
 // Intervals are the 95% intervals of the histogram's p50, p90 and p99:
@@ -96,12 +98,14 @@ func SampleIntervals(samples []time.Duration) *results.Intervals {
 // sample's are its order statistics at those ranks.
 func (h Histogram) Intervals() *results.Intervals {
 	n := int(h.Count)
-	return intervals(n, func(rank int) time.Duration { return h.Quantile(float64(rank) / float64(n)) })
+	return intervals(n, func(rank int) time.Duration { return h.Quantile(float64(rank) / float64(n)) }, h.Quantile)
 }
 
 // intervals builds the intervals of n samples whose order statistic of a
-// rank at gives.
-func intervals(n int, at func(rank int) time.Duration) *results.Intervals {
+// rank at gives, and whose p-quantile point gives. An interval holds its
+// point: a histogram's interpolation at p can fall outside the bucket
+// bound at a rank when there are very few samples.
+func intervals(n int, at func(rank int) time.Duration, point func(p float64) time.Duration) *results.Intervals {
 	if n == 0 {
 		return nil
 	}
@@ -116,6 +120,8 @@ func intervals(n int, at func(rank int) time.Duration) *results.Intervals {
 		} else {
 			out[i].High = at(hi)
 		}
+		v := point(p)
+		out[i].Low, out[i].High = min(out[i].Low, v), max(out[i].High, v)
 	}
 	return &results.Intervals{P50: out[0], P90: out[1], P99: out[2]}
 }

@@ -29,7 +29,7 @@ type Thresholds struct {
 // Interval is a 95% confidence interval of a percentile from the samples
 // behind it (docs/measurements.md, "How close a check was"). Open means
 // the samples are too few to bound it from above: a p99 of fewer than
-// about 300 samples.
+// about 370 samples.
 type Interval struct {
 	Low  time.Duration `json:"low"`
 	High time.Duration `json:"high"`
@@ -123,18 +123,38 @@ func (c Check) Closeness() string {
 
 // WithinNoise names the checked percentiles whose threshold lies inside
 // their confidence interval: another sample of as many from the same
-// system could have given the other verdict.
+// system could have given the other verdict. A percentile passing with an
+// interval open above is not counted (TooFewSamples): nothing that small
+// could show it holds, and saying so for every rare call kind would bury
+// the warnings that matter.
 func (c Check) WithinNoise() []string {
 	if c.Measured.Count == 0 || c.Skipped != "" {
 		return nil
 	}
 	var out []string
 	for _, b := range c.bounds() {
-		if b.ci != nil && b.ci.Contains(b.limit) {
+		if b.ci == nil || (b.ci.Open && b.measure <= b.limit) {
+			continue
+		}
+		if b.ci.Contains(b.limit) {
 			out = append(out, b.name)
 		}
 	}
 	return out
+}
+
+// TooFewSamples reports whether a checked percentile held on too few
+// samples to bound it from above.
+func (c Check) TooFewSamples() bool {
+	if c.Measured.Count == 0 || c.Skipped != "" {
+		return false
+	}
+	for _, b := range c.bounds() {
+		if b.ci != nil && b.ci.Open && b.measure <= b.limit {
+			return true
+		}
+	}
+	return false
 }
 
 // NoiseWarning says, for a check whose verdict is within noise, which

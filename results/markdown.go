@@ -50,7 +50,7 @@ func (r *Run) checksTable() string {
 	var b strings.Builder
 	b.WriteString("| SLO | threshold | p50 | p90 | p99 | samples | of threshold | result |\n|---|---|---:|---:|---:|---:|---|---|\n")
 	slices.SortStableFunc(checks, func(a, b Check) int { return checkOrder(a) - checkOrder(b) })
-	var warnings []string
+	var warnings, few []string
 	for _, c := range checks {
 		if c.Skipped != "" {
 			fmt.Fprintf(&b, "| %s | – | | | | | | %s |\n", c.SLO, checkResult(c))
@@ -62,10 +62,17 @@ func (r *Run) checksTable() string {
 		if w := c.NoiseWarning(); w != "" {
 			warnings = append(warnings, w)
 		}
+		if c.TooFewSamples() {
+			few = append(few, c.SLO)
+		}
 	}
 	b.WriteString("\n")
 	for _, w := range warnings {
 		fmt.Fprintf(&b, "**warning**: %s.\n\n", w)
+	}
+	if len(few) > 0 {
+		fmt.Fprintf(&b, "Too few samples to bound the percentile from above (a p99 needs about 370), so held on the figure alone "+
+			"(\"?\" above): %s.\n\n", strings.Join(few, ", "))
 	}
 	return b.String()
 }

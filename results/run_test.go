@@ -158,7 +158,9 @@ func TestVerdictsWithinNoise(t *testing.T) {
 		{"clear failure", check(1500*time.Millisecond, ci(1300*time.Millisecond, 1700*time.Millisecond, false)),
 			"| 11420 | p99 at 150% (95% CI 130–170%) | **FAIL** |", ""},
 		{"too few samples to bound", check(400*time.Millisecond, ci(300*time.Millisecond, 500*time.Millisecond, true)),
-			"| 11420 | p99 at 40% (95% CI 30–?) | pass (within noise) |", "95% CI 300ms to unbounded (too few samples)"},
+			"| 11420 | p99 at 40% (95% CI 30–?) | pass |", ""},
+		{"failure on too few samples", check(1200*time.Millisecond, ci(900*time.Millisecond, 1300*time.Millisecond, true)),
+			"| 11420 | p99 at 120% (95% CI 90–?) | **FAIL** (within noise) |", "95% CI 900ms to unbounded (too few samples)"},
 		{"no intervals recorded", check(400*time.Millisecond, nil), "| 11420 | p99 at 40% | pass |", ""},
 	}
 	for _, tt := range tests {
@@ -171,6 +173,10 @@ func TestVerdictsWithinNoise(t *testing.T) {
 			}
 			if got := strings.Contains(table, "**warning**"); got != (tt.warning != "") || !strings.Contains(table, tt.warning) {
 				t.Errorf("warning %v, want %q:\n%s", got, tt.warning, table)
+			}
+			few := tt.check.Intervals != nil && tt.check.Intervals.P99.Open && tt.check.Passed()
+			if got := strings.Contains(table, "Too few samples to bound the percentile from above"); got != few {
+				t.Errorf("too-few-samples note %v, want %v:\n%s", got, few, table)
 			}
 		})
 	}
