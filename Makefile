@@ -68,6 +68,7 @@ run: build
 # runs too (it found a real race in the HTTP/2 client).
 test: build lint chromium
 	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParseValidate$$' -fuzztime 30s ./scenarios/
 	@$(MAKE) --no-print-directory test-scaleout-if-present
 
 # The request-mix check (docs/fidelity.md): hollow nodes' requests against

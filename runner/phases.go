@@ -97,7 +97,7 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 			p.mu.Unlock()
 			state := objectState{spec: string(spec), applied: make([]appliedObject, ph.ReplicasPerNamespace)}
 			for i := range ph.ReplicasPerNamespace {
-				obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: o.Params, Seed: seed})
+				obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: scenarios.ObjectName(o.Basename, i), Index: i, Namespace: ns, Params: o.Params, Seed: seed})
 				if err != nil {
 					return nil, nil, err
 				}
@@ -111,7 +111,7 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 			for i := ph.ReplicasPerNamespace; i < len(have.applied); i++ {
 				obj := &unstructured.Unstructured{}
 				obj.SetGroupVersionKind(have.applied[i].gvk)
-				obj.SetName(objectName(o.Basename, i))
+				obj.SetName(scenarios.ObjectName(o.Basename, i))
 				obj.SetNamespace(ns)
 				changes = append(changes, change{i, func(ctx context.Context) error { return objects.Delete(ctx, obj) }})
 			}
@@ -137,8 +137,6 @@ func (p *phaseState) commit(next map[objectKey]objectState) {
 		p.objects[k] = v
 	}
 }
-
-func objectName(basename string, i int) string { return fmt.Sprintf("%s-%d", basename, i) }
 
 // plannedPhase is a phase's changes, paced by its tuning set.
 type plannedPhase struct {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hollowmark/hollowmark/internal/boundedtemplate"
 )
 
 // Scenario is a parsed, validated scenario.
@@ -159,13 +161,13 @@ func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 }
 
 // Template parses an object's template file, with the same functions as
-// scenario files.
+// scenario files, for loadgen.Render.
 func (s *Scenario) Template(o Object) (*template.Template, error) {
-	src, err := fs.ReadFile(s.FS, s.TemplatePath(o))
+	src, err := readFile(s.FS, s.TemplatePath(o))
 	if err != nil {
 		return nil, fmt.Errorf("reading template %s: %w", o.Template, err)
 	}
-	tmpl, err := template.New(o.Template).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	tmpl, err := boundedtemplate.Parse(o.Template, string(src), funcs)
 	if err != nil {
 		return nil, fmt.Errorf("parsing template %s: %w", o.Template, err)
 	}
