@@ -27,7 +27,9 @@ type phaseState struct {
 	templates map[string]*template.Template
 }
 
-type objectKey struct{ namespace, basename string }
+// objectKey identifies objects of a phase; kinds is set for CL2 bundles,
+// whose objects of one basename may differ in kind.
+type objectKey struct{ namespace, basename, kinds string }
 
 type objectState struct {
 	count  int
@@ -76,8 +78,8 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 		if err != nil {
 			return nil, nil, fmt.Errorf("object %s: %w", o.Basename, err)
 		}
-		for _, ns := range namespaces[ph.NamespaceRange.Min-1 : ph.NamespaceRange.Max] {
-			key := objectKey{ns, o.Basename}
+		for _, ns := range phaseNamespaces(ph, namespaces) {
+			key := objectKey{ns, o.Basename, ""}
 			p.mu.Lock()
 			have := p.objects[key]
 			p.mu.Unlock()
@@ -134,6 +136,15 @@ func (p *phaseState) commit(next map[objectKey]objectState) {
 
 func objectName(basename string, i int) string { return fmt.Sprintf("%s-%d", basename, i) }
 
+// phaseNamespaces are the namespaces of a phase's range, or the cluster
+// scope ("") for a phase without one.
+func phaseNamespaces(ph scenarios.Phase, namespaces []string) []string {
+	if ph.NamespaceRange == nil {
+		return []string{""}
+	}
+	return namespaces[ph.NamespaceRange.Min-1 : ph.NamespaceRange.Max]
+}
+
 // plannedPhase is a phase's changes, paced by its tuning set.
 type plannedPhase struct {
 	pace    loadgen.TuningSet
@@ -156,7 +167,11 @@ func (r *runner) runPhases(ctx context.Context, step int, phases []scenarios.Pha
 		if err != nil {
 			return fmt.Errorf("phase %d: tuning set %s: %w", j+1, ph.TuningSet, err)
 		}
-		changes, next, err := r.phases.plan(ph, r.namespaces, r.objects)
+		plan := r.phases.plan
+		if ph.Bundles {
+			plan = r.phases.planBundles
+		}
+		changes, next, err := plan(ph, r.namespaces, r.objects)
 		if err != nil {
 			return fmt.Errorf("phase %d: %w", j+1, err)
 		}

@@ -1,0 +1,253 @@
+package cl2
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hollowmark/hollowmark/scenarios"
+)
+
+// methodMap says how a CL2 measurement method runs here.
+type methodMap struct {
+	// ours is our method.
+	ours string
+	// actions maps CL2's action parameter to our action; under "" the
+	// action of a method CL2 runs without one.
+	actions map[string]string
+	// params maps CL2's parameter names to ours.
+	params map[string]param
+}
+
+// param is how one CL2 parameter translates. With no ours, CL2 reads it
+// and we do not honour it: a value that changes nothing here (ignore) is
+// dropped, any other is dropped with a warning saying why.
+type param struct {
+	ours    string // our parameter; "a.b" sets key b of map parameter a
+	convert func(any) (any, error)
+	ignore  func(any) bool
+	why     string
+}
+
+// selectorParams are CL2's object selector (namespace, labelSelector,
+// fieldSelector): we select in the run's namespaces, as CL2 does with no
+// namespace in a cluster where the test's namespaces are the only ones
+// with its labels.
+var selectorParams = map[string]param{
+	"labelSelector": {ours: "labelSelector", convert: str},
+	"namespace":     {ignore: isEmpty, why: "measurements select in the run's namespaces"},
+	"fieldSelector": {ignore: isEmpty, why: "field selectors are not supported"},
+}
+
+// methods is the one table of CL2 measurement methods we run. A method
+// not here is reported as not supported (skipped) and the run goes on.
+var methods = map[string]methodMap{
+	"PodStartupLatency": {ours: "PodStartupLatency", actions: startGather, params: with(selectorParams, map[string]param{
+		"threshold":        {ours: "threshold", convert: durationString},
+		"perc50Threshold":  {ours: "thresholds.p50", convert: durationString},
+		"perc90Threshold":  {ours: "thresholds.p90", convert: durationString},
+		"perc99Threshold":  {ours: "thresholds.p99", convert: durationString},
+		"schedulerName":    {ignore: equals("default-scheduler"), why: "pods of every scheduler are measured"},
+		"mapEventsByOrder": {ignore: equals(false), why: "scheduling times come from our watch, not from events"},
+	})},
+	"APIResponsivenessPrometheus": {ours: "APIResponsiveness", actions: startGather, params: map[string]param{
+		"enableViolations":        {ignore: equals(true), why: "the SLO is checked either way"},
+		"useSimpleLatencyQuery":   {ignore: equals(false), why: "the SLO is checked on the worst 5-minute window; the whole run's figures are in the same table"},
+		"summaryName":             {ignore: always},
+		"allowedSlowCalls":        {ignore: equals(0.0), why: "no slow calls are allowed"},
+		"customThresholds":        {ignore: isEmpty, why: "the SLO's thresholds (1s, 5s, 30s) apply"},
+		"singleResourceThreshold": {ignore: equals("1s"), why: "single-object calls are checked against 1s"},
+	}},
+	"SchedulingThroughput": {ours: "SchedulingThroughput", actions: startGather, params: with(selectorParams, map[string]param{
+		"measurmentInterval": {ours: "interval", convert: durationString}, // CL2's spelling
+		"threshold":          {ignore: equals(0.0), why: "scheduling throughput is reported, not checked"},
+		"enableViolations":   {ignore: always},
+	})},
+	// CL2 starts watching the controllers at start and waits at gather
+	// (as often as the config gathers); our barrier waits, with the
+	// start's parameters.
+	"WaitForControlledPodsRunning": {ours: "WaitForControlledPodsRunning", actions: map[string]string{"start": "", "gather": "wait"}, params: with(selectorParams, map[string]param{
+		"operationTimeout":      {ours: "timeout", convert: durationString},
+		"apiVersion":            {ignore: always},
+		"kind":                  {ignore: always},
+		"checkIfPodsAreUpdated": {ignore: always},
+		"countErrorMargin":      {ignore: equals(0.0), why: "every controller must have exactly its pods"},
+		"syncTimeout":           {ignore: always},
+	})},
+	"ResourceUsageSummary": {ours: "ResourceUsage", actions: startGather, params: map[string]param{
+		"resourceConstraints": {ignore: isEmpty, why: "resource usage is reported, not checked"},
+		"host":                {ignore: always},
+		"namespace":           {ignore: always},
+		"provider":            {ignore: always},
+	}},
+	"WaitForNodes": {ours: "WaitForNodesReady", actions: map[string]string{"": "wait"}, params: with(selectorParams, map[string]param{
+		"minDesiredNodeCount": {ours: "minCount", convert: whole},
+		"maxDesiredNodeCount": {ignore: always},
+		"timeout":             {ours: "timeout", convert: durationString},
+		"refreshInterval":     {ignore: always},
+	})},
+}
+
+var startGather = map[string]string{"start": "start", "gather": "gather"}
+
+func with(a, b map[string]param) map[string]param {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
+
+func always(any) bool { return true }
+
+func isEmpty(v any) bool { return v == nil || v == "" }
+
+func equals(want any) func(any) bool {
+	return func(v any) bool {
+		if d, ok := want.(string); ok {
+			if w, err := time.ParseDuration(d); err == nil {
+				if s, ok := v.(string); ok {
+					got, err := time.ParseDuration(s)
+					return err == nil && got == w
+				}
+			}
+		}
+		return v == want
+	}
+}
+
+func str(v any) (any, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("want a string, have %v", v)
+}
+
+func durationString(v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("want a duration such as 30s, have %v", v)
+	}
+	if _, err := time.ParseDuration(s); err != nil {
+		return nil, fmt.Errorf("want a duration such as 30s, have %q", s)
+	}
+	return s, nil
+}
+
+func whole(v any) (any, error) {
+	f, err := number(v)
+	if err != nil || f != float64(int(f)) || f < 0 {
+		return nil, fmt.Errorf("want a whole number, have %v", v)
+	}
+	return int(f), nil
+}
+
+var unsafeID = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// identifier makes a CL2 identifier (free text) fit our file names.
+func identifier(id string) string { return unsafeID.ReplaceAllString(id, "_") }
+
+// measurementCalls expands a CL2 measurement into one call per identifier:
+// a wrapper with instances runs the method once per instance, the
+// instance's params over the shared ones.
+func measurementCalls(m measurement, at origin) ([]call, error) {
+	if m.Method == "" {
+		return nil, at.fail("required", "method")
+	}
+	switch {
+	case len(m.Instances) > 0 && m.Identifier != "":
+		return nil, at.fail("give identifier or instances, not both", "identifier")
+	case len(m.Instances) == 0 && m.Identifier == "":
+		return nil, at.fail("give identifier or instances", "identifier")
+	case len(m.Instances) == 0:
+		return []call{{m.Method, m.Identifier, m.Params, at}}, nil
+	}
+	var out []call
+	for i, in := range m.Instances {
+		params := maps.Clone(m.Params)
+		if params == nil {
+			params = map[string]any{}
+		}
+		maps.Copy(params, in.Params)
+		out = append(out, call{m.Method, in.Identifier, params, at.at("instances", i)})
+	}
+	return out, nil
+}
+
+// call is one CL2 measurement call.
+type call struct {
+	method, identifier string
+	params             map[string]any
+	at                 origin
+}
+
+// translate maps a CL2 call onto our action. It returns no action when
+// ours has nothing to do for it (e.g. CL2's start of a barrier we run at
+// gather: its params are kept in started for the gather), and warnings for
+// parameters it drops.
+func (c call) translate(started map[string]map[string]any) (*scenarios.MeasurementAction, []string, error) {
+	spec, ok := methods[c.method]
+	if !ok {
+		return nil, nil, errNotSupported
+	}
+	action, _ := c.params["action"].(string)
+	ours, known := spec.actions[action]
+	if !known {
+		var have []string
+		for _, a := range slices.Sorted(maps.Keys(spec.actions)) {
+			have = append(have, fmt.Sprintf("%q", a))
+		}
+		return nil, nil, c.at.fail(fmt.Sprintf("%s takes params.action %s, not %q", c.method, strings.Join(have, ", "), action), "params")
+	}
+	key := c.method + "/" + c.identifier
+	if ours == "" {
+		started[key] = c.params
+		return nil, nil, nil
+	}
+	if prior, ok := started[key]; ok {
+		params := maps.Clone(prior)
+		maps.Copy(params, c.params)
+		c.params = params
+	}
+	out := &scenarios.MeasurementAction{Identifier: identifier(c.identifier), Method: spec.ours, Action: ours, Params: map[string]any{}}
+	var warnings []string
+	for _, k := range slices.Sorted(maps.Keys(c.params)) {
+		if k == "action" {
+			continue
+		}
+		v := c.params[k]
+		p, ok := spec.params[k]
+		if !ok {
+			return nil, nil, c.at.fail(fmt.Sprintf("%s has no parameter %q in ClusterLoader2 (have %s)", c.method, k,
+				strings.Join(append(slices.Sorted(maps.Keys(spec.params)), "action"), ", ")), "params", k)
+		}
+		if p.ours == "" {
+			if p.ignore == nil || !p.ignore(v) {
+				file, line := c.at.where("params", k)
+				warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s=%v is not honoured: %s", file, line, c.method, c.identifier, k, v, p.why))
+			}
+			continue
+		}
+		if p.convert != nil {
+			var err error
+			if v, err = p.convert(v); err != nil {
+				return nil, nil, c.at.fail(err.Error(), "params", k)
+			}
+		}
+		if outer, inner, nested := strings.Cut(p.ours, "."); nested {
+			m, _ := out.Params[outer].(map[string]any)
+			if m == nil {
+				m = map[string]any{}
+			}
+			m[inner] = v
+			out.Params[outer] = m
+		} else {
+			out.Params[p.ours] = v
+		}
+	}
+	return out, warnings, nil
+}
+
+// errNotSupported marks a CL2 method we do not run.
+var errNotSupported = fmt.Errorf("not supported")
