@@ -38,13 +38,16 @@ func yamlError(file string, lines func(int) int, err error) error {
 	return errors.Join(out...)
 }
 
-var templateLine = regexp.MustCompile(`^template: [^:]+:(\d+):(?:\d+:)? (.*)$`)
+var (
+	templateLine = regexp.MustCompile(`^template: [^:]+:(\d+):(?:\d+:)? (.*)$`)
+	executing    = regexp.MustCompile(`^executing ".*?" `)
+)
 
 // templateError places a text/template error at its line.
 func templateError(file string, err error) error {
 	if g := templateLine.FindStringSubmatch(err.Error()); g != nil {
 		n, _ := strconv.Atoi(g[1])
-		return &Error{File: file, Line: n, Msg: g[2]}
+		return &Error{File: file, Line: n, Msg: executing.ReplaceAllString(g[2], "")}
 	}
 	return &Error{File: file, Line: 1, Msg: err.Error()}
 }

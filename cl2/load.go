@@ -77,6 +77,7 @@ type reader struct {
 	mapping map[string]any
 	// rendered is every file as rendered, for the results.
 	rendered bytes.Buffer
+	warnings []string
 }
 
 // origin is where something was written: a file, its YAML, and the path
@@ -133,6 +134,12 @@ func (r *reader) read(name string, data map[string]any, out any) (origin, error)
 	if err != nil {
 		return origin{}, err
 	}
+	// A config may print a parameter nobody set where nothing reads it
+	// (upstream's load test does, in a module's templateFillMap): said, not
+	// refused. Object templates are stricter (see objectTemplates).
+	if err := noValue(display, string(src), rendered); err != nil {
+		r.warnings = append(r.warnings, strings.Split(err.Error(), "\n")...)
+	}
 	fmt.Fprintf(&r.rendered, "# %s, rendered\n%s\n---\n", name, rendered)
 	lines := newSourceLines(string(src), rendered).line
 	root, err := decode([]byte(rendered), out, display, lines)
@@ -142,9 +149,8 @@ func (r *reader) read(name string, data map[string]any, out any) (origin, error)
 	return origin{file: display, root: root, lines: lines}, nil
 }
 
-// render executes a CL2 template. A field with no value prints as
-// "<no value>" (CL2 lets it through to the API server); here it is an
-// error at the line that printed it.
+// render executes a CL2 template. A parameter that is not set is nil to
+// the template (DefaultParam relies on it), and prints as "<no value>".
 func render(fsys fs.FS, dir string, rng *lockedRand, display, src string, data map[string]any) (string, error) {
 	t, err := template.New(display).Funcs(funcs(fsys, dir, rng)).Parse(src)
 	if err != nil {
@@ -154,14 +160,13 @@ func render(fsys fs.FS, dir string, rng *lockedRand, display, src string, data m
 	if err := t.Execute(&out, data); err != nil {
 		return "", templateError(display, err)
 	}
-	if err := noValue(display, src, out.String()); err != nil {
-		return "", err
-	}
 	return out.String(), nil
 }
 
 const missing = "<no value>"
 
+// noValue finds the lines where a template printed a field with no value,
+// one error per line.
 func noValue(display, src, rendered string) error {
 	lines := newSourceLines(src, rendered)
 	var errs []error
@@ -269,12 +274,23 @@ func Mapping(opts Options) (map[string]any, error) {
 			continue
 		}
 		val := unpack(v)
-		if old, set := m[k]; set && !reflect.DeepEqual(old, val) {
-			return nil, fmt.Errorf("environment %s=%s contradicts the overrides' %s: %v (%T); CL2 refuses this too", k, v, k, old, old)
+		if old, set := m[k]; set && !same(old, val) {
+			return nil, fmt.Errorf("environment %s=%s contradicts the overrides' %s: %v", k, v, k, old)
 		}
 		m[k] = val
 	}
 	return m, nil
+}
+
+// same says whether two parameter values agree; numbers agree by value
+// (CL2 compares types too, refusing 8 from a file beside CL2_X=8).
+func same(a, b any) bool {
+	x, errA := number(a)
+	y, errB := number(b)
+	if errA == nil && errB == nil {
+		return x == y
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // unpack reads a CL2_* value: a whole number, a number, a bool or a string.

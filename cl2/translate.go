@@ -29,7 +29,7 @@ type stepOrigin struct {
 }
 
 func (r *reader) translate(cfg *config, root origin, steps []flatStep) (*scenarios.Scenario, error) {
-	t := &translation{r: r, root: root, started: map[string]map[string]any{}}
+	t := &translation{r: r, root: root, started: map[string]map[string]any{}, warnings: r.warnings}
 	if len(cfg.Dependencies) > 0 {
 		return nil, root.fail("dependencies (installing drivers and the like before the test) are not supported", "dependencies")
 	}

@@ -1,0 +1,235 @@
+package cl2
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hollowmark/hollowmark/scenarios"
+)
+
+func load(t *testing.T, file string, opts Options) *scenarios.Scenario {
+	t.Helper()
+	s, err := Load(file, opts)
+	if err != nil {
+		t.Fatalf("loading %s: %v", file, err)
+	}
+	return s
+}
+
+func stepNamed(t *testing.T, s *scenarios.Scenario, name string) scenarios.Step {
+	t.Helper()
+	for _, st := range s.Steps {
+		if st.Name == name {
+			return st
+		}
+	}
+	var names []string
+	for _, st := range s.Steps {
+		names = append(names, st.Name)
+	}
+	t.Fatalf("no step %q in %q", name, names)
+	return scenarios.Step{}
+}
+
+func TestTranslatesEveryPart(t *testing.T) {
+	s := load(t, "testdata/all/config.yaml", Options{Nodes: 100, Overrides: []string{"testdata/all/overrides.yaml"}})
+	if s.Name != "all-parts" || s.Namespaces != (scenarios.Namespaces{Count: 2, Prefix: "every-part"}) {
+		t.Errorf("name %q, namespaces %+v", s.Name, s.Namespaces)
+	}
+	want := map[string]scenarios.TuningSetSpec{
+		"Qps":         {Name: "Qps", QPS: 8}, // from the overrides file
+		"Randomized":  {Name: "Randomized", RandomizedQPS: 4},
+		"Stepped":     {Name: "Stepped", SteppedBurst: &scenarios.SteppedBurst{Size: 3, Delay: scenarios.Duration(2 * time.Second)}},
+		"TimeLimited": {Name: "TimeLimited", TimeLimited: scenarios.Duration(30 * time.Second)},
+		"Sequence":    {Name: "Sequence", Parallelism: 1},
+		"Poisson":     {Name: "Poisson", Poisson: 2},
+	}
+	if len(s.TuningSets) != len(want) {
+		t.Errorf("tuning sets %+v", s.TuningSets)
+	}
+	for _, ts := range s.TuningSets {
+		w := want[ts.Name]
+		if ts.Name != w.Name || ts.QPS != w.QPS || ts.RandomizedQPS != w.RandomizedQPS || ts.Poisson != w.Poisson ||
+			ts.TimeLimited != w.TimeLimited || ts.Parallelism != w.Parallelism ||
+			(ts.SteppedBurst == nil) != (w.SteppedBurst == nil) || ts.SteppedBurst != nil && *ts.SteppedBurst != *w.SteppedBurst {
+			t.Errorf("tuning set %s: %+v, want %+v", ts.Name, ts, w)
+		}
+	}
+	// The module ran with its params: 4 Deployments (overrides file) of 5
+	// replicas (100 nodes is not small), each behind a Service of the same
+	// basename, reconciled as a bundle.
+	ph := stepNamed(t, s, "Creating 4 deployments").Phases[0]
+	if ph.ReplicasPerNamespace != 4 || *ph.NamespaceRange != (scenarios.Range{Min: 1, Max: 2}) || !ph.Bundles || ph.TuningSet != "Randomized" ||
+		len(ph.Objects) != 2 || ph.Objects[0].Template != "modules/service.yaml" || ph.Objects[1].Params["Replicas"] != 5.0 {
+		t.Errorf("deployments phase %+v", ph)
+	}
+	if cluster := stepNamed(t, s, "Cluster-scoped objects").Phases[0]; cluster.NamespaceRange != nil || cluster.Objects[0].Basename != "priority" {
+		t.Errorf("cluster-scoped phase %+v", cluster)
+	}
+	start := stepNamed(t, s, "starting measurements").Measurements
+	if len(start) != 2 || start[0].Method != "PodStartupLatency" || start[0].Action != "start" ||
+		start[0].Params["labelSelector"] != "group = all" || start[0].Params["thresholds"].(map[string]any)["p99"] != "4s" ||
+		start[1].Method != "APIResponsiveness" || start[1].Identifier != "APIResponsiveness" {
+		t.Errorf("measurements started: %+v", start)
+	}
+	// A wrapper with instances: one wait each, with the start's params and
+	// the instance's.
+	wait := stepNamed(t, s, "Waiting").Measurements
+	if len(wait) != 2 || wait[0].Identifier != "WaitForDeployments" || wait[1].Identifier != "WaitForStatefulSets" ||
+		wait[0].Action != "wait" || wait[0].Params["timeout"] != "2m" || wait[0].Params["labelSelector"] != "group = all" {
+		t.Errorf("waits: %+v", wait)
+	}
+	unsupported := 0
+	for _, w := range s.Warnings {
+		if strings.Contains(w, "measurements.yaml:16: measurement InClusterNetworkLatency (Network) is not supported") {
+			unsupported++
+		}
+	}
+	if unsupported != 1 {
+		t.Errorf("warnings %q: want InClusterNetworkLatency reported once, at its line", s.Warnings)
+	}
+}
+
+func TestParametersComeFromOverridesParamsAndEnvironment(t *testing.T) {
+	file := "testdata/all/config.yaml"
+	deployments := func(s *scenarios.Scenario) int {
+		for _, st := range s.Steps {
+			if strings.HasPrefix(st.Name, "Creating") {
+				return st.Phases[0].ReplicasPerNamespace
+			}
+		}
+		return -1
+	}
+	for _, tc := range []struct {
+		name        string
+		opts        Options
+		deployments int
+		qps         float64
+		err         string
+	}{
+		{name: "defaults", opts: Options{Nodes: 100}, deployments: 2, qps: 5},
+		{name: "a later file wins", opts: Options{Nodes: 100, Overrides: []string{"testdata/all/overrides.yaml", "testdata/all/overrides2.yaml"}}, deployments: 6, qps: 8},
+		{name: "--param after the files", opts: Options{Nodes: 100, Overrides: []string{"testdata/all/overrides.yaml"}, Params: map[string]string{"DEPLOYMENTS": "3"}}, deployments: 3, qps: 8},
+		{name: "CL2_ environment", opts: Options{Nodes: 100, Env: []string{"CL2_QPS=7", "PATH=/bin", "QPS=1"}}, deployments: 2, qps: 7},
+		{name: "environment agreeing with a file", opts: Options{Nodes: 100, Overrides: []string{"testdata/all/overrides.yaml"}, Env: []string{"CL2_QPS=8"}}, deployments: 4, qps: 8},
+		{name: "environment contradicting a file", opts: Options{Nodes: 100, Overrides: []string{"testdata/all/overrides.yaml"}, Env: []string{"CL2_QPS=9"}},
+			err: "environment CL2_QPS=9 contradicts the overrides' CL2_QPS: 8"},
+		{name: "missing overrides file", opts: Options{Nodes: 100, Overrides: []string{"testdata/all/nope.yaml"}}, err: "nope.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Load(file, tc.opts)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := deployments(s); got != tc.deployments || s.TuningSets[0].QPS != tc.qps {
+				t.Errorf("deployments %d (want %d), qps %g (want %g)", got, tc.deployments, s.TuningSets[0].QPS, tc.qps)
+			}
+		})
+	}
+}
+
+func TestNodesAndImageRegistryAreBuiltIn(t *testing.T) {
+	m, err := Mapping(Options{Nodes: 42, Overrides: []string{"testdata/all/overrides.yaml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Numbers from YAML are float64 as in CL2 (JSON decoding); .Nodes is
+	// an int.
+	if m["Nodes"] != 42 || m["ImageRegistry"] != DefaultImageRegistry || m["DEPLOYMENTS"] != 4.0 {
+		t.Errorf("mapping %v", m)
+	}
+	if s := load(t, "testdata/all/config.yaml", Options{Nodes: 20}); s.Namespaces.Count != 1 || stepNamed(t, s, "Creating 2 deployments").Phases[0].Objects[1].Params["Replicas"] != 1.0 {
+		t.Errorf("20 nodes: %d namespaces, %+v", s.Namespaces.Count, stepNamed(t, s, "Creating 2 deployments").Phases[0].Objects[1].Params)
+	}
+}
+
+// writeConfig writes files into a directory and returns the path of the
+// first, the config.
+func writeConfig(t *testing.T, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for i := 0; i+1 < len(files); i += 2 {
+		p := filepath.Join(dir, files[i])
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(files[i+1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, files[0])
+}
+
+const objectTemplate = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{.Name}}
+`
+
+func TestErrorsNameFileLineAndField(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files []string
+		want  string
+	}{
+		{"unknown field", []string{"config.yaml", `name: x
+steps:
+- name: s
+  phases:
+  - replicasPerNamespace: 1
+    tuningSet: t
+    objectBundle:
+    - basename: b
+      objectTemplatPath: cm.yaml
+`}, "config.yaml:9: steps[0].phases[0].objectBundle[0].objectTemplatPath: unknown field (have basename, listUnknownObjectOptions, objectTemplatePath, templateFillMap)"},
+		{"unknown function", []string{"config.yaml", "name: x\n\n{{$a := Frobnicate 1}}\nsteps: []\n"}, `config.yaml:3: function "Frobnicate" not defined`},
+		{"failing function", []string{"config.yaml", "name: x\n{{$a := DivideInt 1 0}}\n"}, "config.yaml:2: at <DivideInt 1 0>: error calling DivideInt: division by zero"},
+		{"unknown tuning set, at the module's line", []string{"config.yaml", "name: x\nsteps:\n- module:\n    path: m.yaml\n",
+			"m.yaml", "steps:\n- name: s\n  phases:\n  - namespaceRange: {min: 1, max: 1}\n    replicasPerNamespace: 1\n    tuningSet: nope\n    objectBundle:\n    - basename: b\n      objectTemplatePath: cm.yaml\n",
+			"cm.yaml", objectTemplate}, `m.yaml:6: steps[0].phases[0].tuningSet: unknown tuning set "nope"`},
+		{"lines after a skipped block", []string{"config.yaml", "name: x\n{{if false}}\na: 1\nb: 2\n{{end}}\nsteps:\n- name: s\n  measurements:\n  - Identifier: P\n    Method: PodStartupLatency\n    Params: {action: start, threshold: soon}\n"},
+			"config.yaml:11: steps[0].measurements[0].params.threshold: want a duration such as 30s"},
+		{"a parameter CL2 does not have", []string{"config.yaml", "name: x\nsteps:\n- name: s\n  measurements:\n  - Identifier: P\n    Method: PodStartupLatency\n    Params:\n      action: start\n      treshold: 5s\n"},
+			`config.yaml:9: steps[0].measurements[0].params.treshold: PodStartupLatency has no parameter "treshold" in ClusterLoader2`},
+		{"an action the method has not", []string{"config.yaml", "name: x\nsteps:\n- name: s\n  measurements:\n  - Identifier: P\n    Method: PodStartupLatency\n    Params: {action: pause}\n"},
+			`config.yaml:7: steps[0].measurements[0].params: PodStartupLatency takes params.action "gather", "start", not "pause"`},
+		{"two tuning-set kinds", []string{"config.yaml", "name: x\ntuningSets:\n- name: t\n  qpsLoad: {qps: 1}\n  poissonLoad: {expectedActionsPerSecond: 1}\nsteps: []\n"},
+			"config.yaml:3: tuningSets[0]: give exactly one of"},
+		{"missing module", []string{"config.yaml", "name: x\nsteps:\n- module:\n    path: modules/none.yaml\n"}, `config.yaml:4: steps[0].module.path: module "modules/none.yaml" not found`},
+		{"a module including itself", []string{"config.yaml", "name: x\nsteps:\n- module:\n    path: m.yaml\n", "m.yaml", "steps:\n- module:\n    path: m.yaml\n"}, "modules nested more than 16 deep"},
+		{"chaos monkey", []string{"config.yaml", "name: x\nchaosMonkey:\n  nodeFailure:\n    failureRate: 0.01\nsteps: []\n"}, "config.yaml:3: chaosMonkey.nodeFailure: node failures are not supported"},
+		{"a list of namespaces", []string{"config.yaml", "name: x\nsteps:\n- name: s\n  phases:\n  - namespaceList: [a]\n    tuningSet: t\n"}, "config.yaml:5: steps[0].phases[0].namespaceList: namespaceList is not supported"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, tc.files...), Options{Nodes: 10})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDetectsConfigs(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		cl2  bool
+	}{
+		{"testdata/all/config.yaml", true},
+		{"testdata/e2e/config.yaml", true},
+		{"../scenarios/builtin/density.yaml", false},
+	} {
+		got, err := IsConfig(tc.file)
+		if err != nil || got != tc.cl2 {
+			t.Errorf("IsConfig(%s) = %v, %v; want %v", tc.file, got, err, tc.cl2)
+		}
+	}
+}
