@@ -75,7 +75,7 @@ func TestRandomFunctionsStayInRangeAndFollowTheSeed(t *testing.T) {
 
 func TestObjectTemplatesSeeCL2Data(t *testing.T) {
 	fsys := fstest.MapFS{
-		"cm.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{.Name}}\ndata:\n  base: {{.BaseName}}\n  index: \"{{.Index}}\"\n  even: \"{{eq (Mod .Index 2) 0}}\"\n  ns: {{.Namespace}}\n  nodes: \"{{.Nodes}}\"\n  size: \"{{.Size}}\"\n")},
+		"cm.yaml":  {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{.Name}}\ndata:\n  base: {{.BaseName}}\n  index: \"{{.Index}}\"\n  even: \"{{eq (Mod .Index 2) 0}}\"\n  ns: {{.Namespace}}\n  nodes: \"{{.Nodes}}\"\n  size: \"{{.Size}}\"\n")},
 		"bad.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{.Name}}\n  labels:\n    group: {{.Group}}\n")},
 	}
 	ts := &objectTemplates{mapping: map[string]any{"Nodes": 5, "Size": 1.0}, rng: newLockedRand(1), sources: map[string]string{}}
