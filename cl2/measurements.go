@@ -24,12 +24,16 @@ type methodMap struct {
 
 // param is how one CL2 parameter translates. With no ours, CL2 reads it
 // and we do not honour it: a value that changes nothing here (ignore) is
-// dropped, any other is dropped with a warning saying why.
+// dropped, any other is dropped with a warning saying why. A parameter
+// with a CL2 default (def, read on action on) that we do not honour warns
+// when left out too.
 type param struct {
 	ours    string // our parameter; "a.b" sets key b of map parameter a
 	convert func(any) (any, error)
 	ignore  func(any) bool
 	why     string
+	def     any
+	on      string
 }
 
 // selectorParams are CL2's object selector (namespace, labelSelector,
@@ -54,7 +58,8 @@ var methods = map[string]methodMap{
 		"mapEventsByOrder": {ignore: equals(false), why: "scheduling times come from our watch, not from events"},
 	})},
 	"APIResponsivenessPrometheus": {ours: "APIResponsiveness", actions: startGather, params: map[string]param{
-		"enableViolations":        {ignore: equals(true), why: "the SLO is checked either way"},
+		"enableViolations": {ignore: equals(true), def: false, on: "gather",
+			why: "CL2 would report slow calls without failing the test; here a violated SLO fails the run (exit code 1)"},
 		"useSimpleLatencyQuery":   {ignore: equals(false), why: "the SLO is checked on the worst 5-minute window; the whole run's figures are in the same table"},
 		"summaryName":             {ignore: always},
 		"allowedSlowCalls":        {ignore: equals(0.0), why: "no slow calls are allowed"},
@@ -212,6 +217,13 @@ func (c call) translate(started map[string]map[string]any) (*scenarios.Measureme
 	}
 	out := &scenarios.MeasurementAction{Identifier: identifier(c.identifier), Method: spec.ours, Action: ours, Params: map[string]any{}}
 	var warnings []string
+	for _, k := range slices.Sorted(maps.Keys(spec.params)) {
+		p := spec.params[k]
+		if _, given := c.params[k]; !given && p.def != nil && p.on == action && !p.ignore(p.def) {
+			file, line := c.at.where("params")
+			warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s (CL2's default %v) is not honoured: %s", file, line, c.method, c.identifier, k, p.def, p.why))
+		}
+	}
 	for _, k := range slices.Sorted(maps.Keys(c.params)) {
 		if k == "action" {
 			continue
