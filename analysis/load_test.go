@@ -46,7 +46,8 @@ func TestLoadReadsEveryTable(t *testing.T) {
 		}},
 		"APIResponsiveness": {
 			"api_calls.csv": {{"verb", "group", "version", "resource", "subresource", "scope", "count", "slow", "p50_ms", "p90_ms", "p99_ms", "threshold_ms"},
-				{"GET", "", "v1", "pods", "", "resource", "10", "0", "25.000", "45.000", "49.500", "1000.000"}},
+				{"GET", "", "v1", "pods", "", "resource", "10", "0", "25.000", "45.000", "49.500", "1000.000"},
+				{"POST", "events.k8s.io", "v1", "events", "", "namespace", "3", "0", "25.000", "45.000", "49.500", "1000.000"}},
 			"api_buckets.csv": {{"verb", "group", "version", "resource", "subresource", "scope", "le_seconds", "cumulative_count"},
 				{"GET", "", "v1", "pods", "", "resource", "0.05", "10"}, {"GET", "", "v1", "pods", "", "resource", "+Inf", "10"}},
 		},
@@ -76,13 +77,17 @@ func TestLoadReadsEveryTable(t *testing.T) {
 	if got := r.Pods[0].ContainersStarted.Sub(r.Pods[0].KubeletSeen); got != 100*time.Millisecond {
 		t.Errorf("probes %v", got)
 	}
-	want := measurements.CallKind{Verb: "GET", Version: "v1", Resource: "pods", Scope: "resource"}
-	if len(r.APICalls) != 1 || r.APICalls[0].Kind != want || r.APICalls[0].P99 != 49500*time.Microsecond ||
+	want := measurements.CallKind{Verb: "GET", Resource: "pods", Scope: "resource"}
+	if len(r.APICalls) != 2 || r.APICalls[0].Kind != want || r.APICalls[0].P99 != 49500*time.Microsecond ||
 		len(r.APICalls[0].Histogram.Buckets) != 2 || r.APICalls[0].Histogram.Count != 10 {
 		t.Errorf("api calls %+v", r.APICalls)
 	}
 	if q := r.APICalls[0].Histogram.Quantile(0.99); q != 49500*time.Microsecond {
 		t.Errorf("quantile from the loaded buckets %v", q)
+	}
+	// Before call kinds were CL2's, each API group had its rows: they stay apart.
+	if got := r.APICalls[1].Kind.Resource; got != "events.events.k8s.io" {
+		t.Errorf("an old row of group events.k8s.io reads as resource %q", got)
 	}
 	if len(r.Scheduled) != 1 || len(r.Throughput) != 1 || r.Throughput[0].PerSecond != 1 {
 		t.Errorf("throughput %+v %+v", r.Scheduled, r.Throughput)
@@ -99,9 +104,9 @@ func TestLoadReadsWatchTimesAndWindows(t *testing.T) {
 			{"ns", "p0", "u0", "n0", "true", "2026-11-22T01:00:00.4Z", "2026-11-22T01:00:00.5Z", "2026-11-22T01:00:00.7Z", "2026-11-22T01:00:00Z", "2026-11-22T01:00:00Z", "2026-11-22T01:00:00Z"},
 		}},
 		"APIResponsiveness": {"api_calls.csv": {
-			{"span", "window_start", "window_end", "verb", "group", "version", "resource", "subresource", "scope", "count", "slow", "p50_ms", "p90_ms", "p99_ms", "threshold_ms"},
-			{"worst_window", "2026-11-22T01:00:00Z", "2026-11-22T01:05:00Z", "GET", "", "v1", "pods", "", "resource", "4", "0", "30.000", "60.000", "90.000", "1000.000"},
-			{"whole_run", "2026-11-22T01:00:00Z", "2026-11-22T01:09:00Z", "GET", "", "v1", "pods", "", "resource", "10", "0", "25.000", "45.000", "49.500", "1000.000"},
+			{"span", "window_start", "window_end", "verb", "resource", "subresource", "scope", "count", "slow", "p50_ms", "p90_ms", "p99_ms", "threshold_ms"},
+			{"worst_window", "2026-11-22T01:00:00Z", "2026-11-22T01:05:00Z", "GET", "pods", "", "resource", "4", "0", "30.000", "60.000", "90.000", "1000.000"},
+			{"whole_run", "2026-11-22T01:00:00Z", "2026-11-22T01:09:00Z", "GET", "pods", "", "resource", "10", "0", "25.000", "45.000", "49.500", "1000.000"},
 		}},
 	}, map[string]map[string]string{"PodStartupLatency": {"timestampSource": "watch"}})
 	r, err := Load(dir)

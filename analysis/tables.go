@@ -27,7 +27,7 @@ func (r *Run) loadPods(rows [][]string) error {
 	})
 }
 
-var callKindColumns = []string{"verb", "group", "version", "resource", "subresource", "scope"}
+var callKindColumns = []string{"verb", "resource", "subresource", "scope"}
 
 // loadAPICalls reads the call table: a whole-run row and a worst-window
 // row per kind, or (before windows) whole-run rows without a span column.
@@ -65,9 +65,16 @@ func (r *Run) loadBuckets(rows [][]string) error {
 	})
 }
 
+// callKind reads a row's call kind. Results from before call kinds were
+// CL2's had group and version columns, with a row per API group: the group
+// stays in the resource's name (events.events.k8s.io), so that those rows
+// stay apart as they were measured.
 func callKind(c *columns) measurements.CallKind {
-	return measurements.CallKind{Verb: c.str("verb"), Group: c.str("group"), Version: c.str("version"),
-		Resource: c.str("resource"), Subresource: c.str("subresource"), Scope: c.str("scope")}
+	res := c.str("resource")
+	if g := c.str("group"); g != "" {
+		res += "." + g
+	}
+	return measurements.CallKind{Verb: c.str("verb"), Resource: res, Subresource: c.str("subresource"), Scope: c.str("scope")}
 }
 
 func (r *Run) loadScheduled(rows [][]string) error {

@@ -83,7 +83,7 @@ func TestAPICallP99(t *testing.T) {
 
 func TestAPICallKinds(t *testing.T) {
 	h := histogramOf(latencies(1, 500, 0))
-	postPods := measurements.CallKind{Verb: "POST", Version: "v1", Resource: "pods", Scope: "namespace"}
+	postPods := measurements.CallKind{Verb: "POST", Resource: "pods", Scope: "namespace"}
 	// A table without its buckets: the p99 is known, its noise is not.
 	noBuckets := analysis.APICall{Kind: listNodes, Count: 500, P99: 80 * time.Millisecond}
 	c := Compare(apiRun(apiCall(getPods, h), apiCall(watchPods, h), noBuckets),

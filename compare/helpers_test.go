@@ -77,9 +77,9 @@ func apiCall(kind measurements.CallKind, h measurements.Histogram) analysis.APIC
 }
 
 var (
-	getPods   = measurements.CallKind{Verb: "GET", Version: "v1", Resource: "pods", Scope: "namespace"}
-	listNodes = measurements.CallKind{Verb: "LIST", Version: "v1", Resource: "nodes", Scope: "cluster"}
-	watchPods = measurements.CallKind{Verb: "WATCH", Version: "v1", Resource: "pods", Scope: "namespace"}
+	getPods   = measurements.CallKind{Verb: "GET", Resource: "pods", Scope: "namespace"}
+	listNodes = measurements.CallKind{Verb: "LIST", Resource: "nodes", Scope: "cluster"}
+	watchPods = measurements.CallKind{Verb: "WATCH", Resource: "pods", Scope: "namespace"}
 )
 
 // observations draws n API call latencies in seconds from d (in ms).

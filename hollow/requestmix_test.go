@@ -175,24 +175,6 @@ func (r mixRun) check(t testing.TB) []requestmix.Result {
 	return results
 }
 
-// TestRequestMixMatchesKubelet is the fidelity check: hollow nodes make the
-// requests docs/fidelity.md expects of kubelet and kube-proxy v1.36, each
-// within its row's tolerance.
-func TestRequestMixMatchesKubelet(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes 9 minutes: a 6-minute idle window and a minute of control-plane baseline")
-	}
-	run := measureMix(t, 10, 40, 6*time.Minute)
-	results := run.check(t)
-	t.Logf("request mix (%d nodes, %d pods on %d nodes):\n%s", run.nodes, run.pods, run.nodesWithPods, requestmix.Table(results))
-	t.Logf("all requests per pod start: %.1f, per pod deletion: %.1f", perPod(run.start, run.pods), perPod(run.delete, run.pods))
-	for _, r := range results {
-		if !r.OK() {
-			t.Errorf("docs/fidelity.md:%d: %s %s: measured %.3g, expected %.3g ±%.0f%%", r.Line, r.Phase, r.Request, r.Got, r.Want, r.Tolerance*100)
-		}
-	}
-}
-
 // perPod sums the nodes' requests per pod: everything but the test's own
 // requests and the watches' ends.
 func perPod(d requestmix.Delta, pods int) float64 { return requestmix.PerPod(d, pods) }

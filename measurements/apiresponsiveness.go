@@ -207,12 +207,12 @@ func (m *APIResponsiveness) notes(intervals []Interval, windows []Window) []stri
 }
 
 var (
-	callKindHeader = []string{"verb", "group", "version", "resource", "subresource", "scope"}
+	callKindHeader = []string{"verb", "resource", "subresource", "scope"}
 	statsHeader    = []string{"count", "slow", "p50_ms", "p90_ms", "p99_ms", "threshold_ms"}
 )
 
 func (k CallKind) columns() []string {
-	return []string{k.Verb, k.Group, k.Version, k.Resource, k.Subresource, k.Scope}
+	return []string{k.Verb, k.Resource, k.Subresource, k.Scope}
 }
 
 // callStats are a histogram's figures in statsHeader's order.

@@ -40,9 +40,10 @@ func TestAPIResponsivenessCountsTheRunsCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := sum.Tables["api_calls.csv"]
+	col := columnIndex(rows[0])
 	found := map[string]int{}
 	for _, r := range rows[1:] {
-		span, verb, resource, scope, count := r[0], r[3], r[6], r[8], r[9]
+		span, verb, resource, scope, count := r[col["span"]], r[col["verb"]], r[col["resource"]], r[col["scope"]], r[col["count"]]
 		if verb == "WATCH" {
 			t.Errorf("WATCH is outside the SLO but was reported: %v", r)
 		}
@@ -72,13 +73,22 @@ func TestAPIResponsivenessCountsTheRunsCalls(t *testing.T) {
 	}
 	// The intervals between scrapes add up to the whole run.
 	intervals := 0
+	col = columnIndex(sum.Tables["api_intervals.csv"][0])
 	for _, r := range sum.Tables["api_intervals.csv"][1:] {
-		if r[3] == "POST" && r[6] == "configmaps" && r[9] == "+Inf" {
-			n, _ := strconv.Atoi(r[10])
+		if r[col["verb"]] == "POST" && r[col["resource"]] == "configmaps" && r[col["le_seconds"]] == "+Inf" {
+			n, _ := strconv.Atoi(r[col["cumulative_count"]])
 			intervals += n
 		}
 	}
 	if intervals != found[measurements.SpanWholeRun+" POST resource"] {
 		t.Errorf("intervals sum to %d configmap POSTs, the whole run has %d", intervals, found[measurements.SpanWholeRun+" POST resource"])
 	}
+}
+
+func columnIndex(header []string) map[string]int {
+	out := map[string]int{}
+	for i, h := range header {
+		out[h] = i
+	}
+	return out
 }

@@ -7,7 +7,7 @@ import (
 )
 
 var (
-	getPods = CallKind{Version: "v1", Resource: "pods", Verb: "GET", Scope: "resource"}
+	getPods = CallKind{Resource: "pods", Verb: "GET", Scope: "resource"}
 	t0      = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 )
 

@@ -16,18 +16,18 @@ import (
 // defined on.
 const SLIMetric = "apiserver_request_sli_duration_seconds"
 
-// CallKind is what the API call latency SLO is set per.
+// CallKind is what the API call latency SLO is set per: ClusterLoader2's
+// (resource, subresource, verb, scope). Series that differ in API group or
+// version are summed, as CL2's queries do (`by (resource, subresource, verb,
+// scope, le)`): core events and events.k8s.io events are one kind.
 type CallKind struct {
-	Group, Version, Resource, Subresource, Verb, Scope string
+	Resource, Subresource, Verb, Scope string
 }
 
 func (k CallKind) String() string {
 	res := k.Resource
 	if k.Subresource != "" {
 		res += "/" + k.Subresource
-	}
-	if k.Group != "" {
-		res += "." + k.Group
 	}
 	return fmt.Sprintf("%s %s (%s)", k.Verb, res, k.Scope)
 }
@@ -118,10 +118,6 @@ func callKind(m *dto.Metric) CallKind {
 	var k CallKind
 	for _, l := range m.GetLabel() {
 		switch l.GetName() {
-		case "group":
-			k.Group = l.GetValue()
-		case "version":
-			k.Version = l.GetValue()
 		case "resource":
 			k.Resource = l.GetValue()
 		case "subresource":

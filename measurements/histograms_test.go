@@ -39,7 +39,7 @@ func TestHistogramDiffAndQuantiles(t *testing.T) {
 	end := parse(t, series(patchStatus, [5]int{40, 80, 108, 110, 110}, "30.2")+
 		series(`component="apiserver",group="",resource="pods",scope="namespace",subresource="",verb="LIST",version="v1"`, [5]int{1, 1, 1, 1, 1}, "0.01"))
 	diff := Intervals([]Scrape{{Kinds: start}, {Kinds: end}})[0].Kinds
-	kind := CallKind{Version: "v1", Resource: "pods", Subresource: "status", Verb: "PATCH", Scope: "resource"}
+	kind := CallKind{Resource: "pods", Subresource: "status", Verb: "PATCH", Scope: "resource"}
 	h, ok := diff[kind]
 	if !ok {
 		t.Fatalf("no %v in %v", kind, diff)
@@ -69,18 +69,28 @@ func TestHistogramDiffAndQuantiles(t *testing.T) {
 	if got := h.SlowerThan(2 * time.Second); got != 2 {
 		t.Errorf("slower than 2 s: %d, want 2", got)
 	}
-	list := CallKind{Version: "v1", Resource: "pods", Verb: "LIST", Scope: "namespace"}
+	list := CallKind{Resource: "pods", Verb: "LIST", Scope: "namespace"}
 	if diff[list].Count != 1 {
 		t.Errorf("a kind first seen at the end diffs against nothing: %+v", diff[list])
 	}
 }
 
+// Series that differ outside (resource, subresource, verb, scope) are one
+// call kind, as in CL2's `sum by (resource, subresource, verb, scope, le)`.
 func TestSeriesOfOneKindAreSummed(t *testing.T) {
-	other := strings.Replace(patchStatus, `component="apiserver"`, `component="other"`, 1)
-	h := parse(t, series(patchStatus, [5]int{1, 2, 3, 4, 5}, "1")+series(other, [5]int{1, 1, 1, 1, 1}, "1"))
-	kind := CallKind{Version: "v1", Resource: "pods", Subresource: "status", Verb: "PATCH", Scope: "resource"}
-	if got := h[kind]; got.Count != 6 || got.Buckets[1].Count != 3 {
-		t.Errorf("summed histogram %+v", got)
+	for _, tt := range []struct{ name, from, to string }{
+		{"component", `component="apiserver"`, `component="other"`},
+		{"group", `group=""`, `group="events.k8s.io"`},
+		{"version", `version="v1"`, `version="v1beta1"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			other := strings.Replace(patchStatus, tt.from, tt.to, 1)
+			h := parse(t, series(patchStatus, [5]int{1, 2, 3, 4, 5}, "1")+series(other, [5]int{1, 1, 1, 1, 1}, "1"))
+			kind := CallKind{Resource: "pods", Subresource: "status", Verb: "PATCH", Scope: "resource"}
+			if len(h) != 1 || h[kind].Count != 6 || h[kind].Buckets[1].Count != 3 {
+				t.Errorf("summed histograms %+v", h)
+			}
+		})
 	}
 }
 

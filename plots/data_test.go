@@ -219,8 +219,8 @@ func TestUsageSeries(t *testing.T) {
 }
 
 func TestAPIBars(t *testing.T) {
-	patch := measurements.CallKind{Verb: "PATCH", Version: "v1", Resource: "pods", Subresource: "status", Scope: "resource"}
-	list := measurements.CallKind{Verb: "LIST", Group: "apps", Version: "v1", Resource: "deployments", Scope: "namespace"}
+	patch := measurements.CallKind{Verb: "PATCH", Resource: "pods", Subresource: "status", Scope: "resource"}
+	list := measurements.CallKind{Verb: "LIST", Resource: "deployments", Scope: "namespace"}
 	whole := []analysis.APICall{{Kind: patch, P50: ms(20), P90: ms(80), P99: ms(392)}, {Kind: list, P50: ms(5), P99: ms(1500)}}
 	for _, tc := range []struct {
 		name         string
@@ -229,7 +229,7 @@ func TestAPIBars(t *testing.T) {
 	}{
 		{"no calls", nil, nil, nil},
 		{"before windows: the whole run's p99, in table order", whole, nil,
-			[]Bar{{"PATCH pods/status (resource)", ms(392)}, {"LIST deployments.apps (namespace)", ms(1500)}}},
+			[]Bar{{"PATCH pods/status (resource)", ms(392)}, {"LIST deployments (namespace)", ms(1500)}}},
 		{"the worst window's p99, the SLO's figure", whole, []analysis.APICall{{Kind: patch, P99: ms(800)}},
 			[]Bar{{"PATCH pods/status (resource)", ms(800)}}},
 	} {
