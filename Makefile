@@ -29,7 +29,7 @@ KUBE_LDFLAGS := -X $(KV).gitVersion=$(KUBE_VERSION) \
 #   make run RUN_FLAGS="--nodes 1000 --etcd-unsafe-no-fsync"
 RUN_FLAGS ?= --nodes 100
 
-.PHONY: all build hollowmark upstream run test test-fidelity bench lint clean chromium
+.PHONY: all build hollowmark upstream run test test-fidelity test-faults bench lint clean chromium
 
 all: build
 
@@ -61,6 +61,11 @@ test: build lint chromium
 # 9 minutes, most of it a 6-minute idle window, so not in make test.
 test-fidelity: build
 	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -tags fidelity -count=1 -timeout 20m -run '^TestRequestMixMatchesKubelet$$' -v ./hollow/ | grep -v '^=== RUN'
+
+# The fault suite (docs/reliability.md): kube-apiserver killed five times and
+# etcd twice under `hollowmark up` with pods churning; a few minutes.
+test-faults: build
+	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -tags faults -count=1 -timeout 30m -run '^TestKilledComponentsComeBackUnderChurn$$' -v ./cmd/hollowmark/ | grep -v '^=== RUN'
 
 # The HTML report test renders report.html in headless Chromium. As root on
 # Debian (CI) it is installed here; elsewhere the test skips without it,

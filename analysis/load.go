@@ -95,12 +95,12 @@ func Load(dir string) (*Run, error) {
 		method, table string
 		load          func([][]string) error
 	}{
-		{"PodStartupLatency", "pods.csv", r.loadPods},
-		{"APIResponsiveness", "api_calls.csv", r.loadAPICalls},
-		{"APIResponsiveness", "api_buckets.csv", r.loadBuckets},
-		{"SchedulingThroughput", "scheduled_pods.csv", r.loadScheduled},
-		{"SchedulingThroughput", "scheduling_throughput.csv", r.loadThroughput},
-		{"ResourceUsage", "resource_usage.csv", r.loadUsage},
+		{measurements.PodStartupLatencyName, "pods.csv", r.loadPods},
+		{measurements.APIResponsivenessName, "api_calls.csv", r.loadAPICalls},
+		{measurements.APIResponsivenessName, "api_buckets.csv", r.loadBuckets},
+		{measurements.SchedulingThroughputName, "scheduled_pods.csv", r.loadScheduled},
+		{measurements.SchedulingThroughputName, "scheduling_throughput.csv", r.loadThroughput},
+		{measurements.ResourceUsageName, "resource_usage.csv", r.loadUsage},
 	}
 	for _, l := range loaders {
 		file := r.table(l.method, l.table)
@@ -121,7 +121,7 @@ func Load(dir string) (*Run, error) {
 // podTimestamps is the definition of the first PodStartupLatency.
 func podTimestamps(rec *results.Run) measurements.TimestampSource {
 	for _, m := range rec.Measurements {
-		if m.Method != "PodStartupLatency" {
+		if m.Method != measurements.PodStartupLatencyName {
 			continue
 		}
 		if src, err := measurements.ParseTimestampSource(m.Definitions["timestampSource"]); err == nil {

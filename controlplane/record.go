@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hollowmark/hollowmark/internal/atomicfile"
 )
 
 // RecordFile is the name of the run record in the run directory.
@@ -42,7 +44,9 @@ func (r Record) write(runDir string) error {
 		return fmt.Errorf("encoding run record: %w", err)
 	}
 	path := filepath.Join(runDir, RecordFile)
-	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+	// Written whole or not at all: the record is rewritten when a
+	// component restarts, while others (a test, `hollowmark nodes`) read it.
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing run record: %w", err)
 	}
 	return nil

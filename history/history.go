@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hollowmark/hollowmark/measurements"
 	"github.com/hollowmark/hollowmark/results"
 )
 
@@ -77,33 +78,35 @@ func Read(dir string) ([]Entry, error) {
 
 func entry(dir string, r *results.Run) Entry {
 	e := Entry{Dir: dir, Run: r, Verdict: r.Verdict()}
+	// Every API call latency check's name starts so; the call kind follows.
+	apiCheckPrefix := measurements.APIResponsivenessCheck("")
 	worst := -1.0
 	for _, c := range r.Checks() {
-		if !c.Passed() {
+		if c.Violated() {
 			e.Violated = append(e.Violated, c.SLO)
 		}
 		switch {
-		case c.SLO == "PodStartupLatency (stateless)" && e.PodStartup.Count == 0:
+		case c.SLO == measurements.PodStartupCheck("stateless") && e.PodStartup.Count == 0:
 			// The first pod startup measurement, as compare and report use.
 			e.PodStartup = c.Measured
-		case strings.HasPrefix(c.SLO, "APIResponsiveness ") && c.Thresholds.P99 > 0:
+		case strings.HasPrefix(c.SLO, apiCheckPrefix) && c.Thresholds.P99 > 0:
 			if ratio := float64(c.Measured.P99) / float64(c.Thresholds.P99); ratio > worst {
-				worst, e.SlowestCall, e.SlowestCallP99 = ratio, strings.TrimPrefix(c.SLO, "APIResponsiveness "), c.Measured.P99
+				worst, e.SlowestCall, e.SlowestCallP99 = ratio, strings.TrimPrefix(c.SLO, apiCheckPrefix), c.Measured.P99
 			}
 		}
 	}
 	for _, m := range r.Measurements {
 		switch {
-		case m.Method == "PodStartupLatency" && e.PodTimestamps == "":
+		case m.Method == measurements.PodStartupLatencyName && e.PodTimestamps == "":
 			e.PodTimestamps = cmp.Or(m.Definitions["timestampSource"], "api")
-		case m.Method == "APIResponsiveness":
+		case m.Method == measurements.APIResponsivenessName:
 			e.APIWholeRun = m.Definitions["window"] == ""
 		}
 		for _, it := range m.Summary.PerfData.DataItems {
 			switch {
-			case m.Method == "SchedulingThroughput" && it.Labels["Metric"] == "SchedulingThroughput":
+			case m.Method == measurements.SchedulingThroughputName && it.Labels["Metric"] == measurements.SchedulingThroughputName:
 				e.SchedulingP50 = it.Data["Perc50"]
-			case m.Method == "ResourceUsage":
+			case m.Method == measurements.ResourceUsageName:
 				e.addUsage(it.Labels["Component"], it.Labels["Metric"], it.Data)
 			}
 		}

@@ -12,13 +12,16 @@ import (
 
 // writeRun writes a results directory with a pod startup check of the
 // given p99 under the timestamp source src ("" for a run from before the
-// choice) and a scheduling throughput item.
+// choice), a skipped check (never a violation), and a scheduling
+// throughput item.
 func writeRun(t *testing.T, dir, id string, started time.Time, p99 time.Duration, src string) {
 	t.Helper()
 	r := &results.Run{ID: id, Scenario: "density", Started: started, Ended: started.Add(time.Minute), Cluster: results.Cluster{Nodes: 100}}
 	r.Add("PodStartupLatency", "PodStartupLatency", &results.Summary{PerfData: results.NewPerfData(),
 		Checks: []results.Check{{SLO: "PodStartupLatency (stateless)", Thresholds: results.Thresholds{P99: 5 * time.Second},
 			Measured: results.Percentiles{Count: 500, P50: p99 / 2, P90: p99 * 9 / 10, P99: p99}}}, Definitions: definitions(src)})
+	r.Add("NetworkProgrammingLatency", "Unsupported", &results.Summary{PerfData: results.NewPerfData(),
+		Checks: []results.Check{{SLO: "NetworkProgrammingLatency", Skipped: "not supported by hollowmark"}}})
 	r.Add("SchedulingThroughput", "SchedulingThroughput", &results.Summary{PerfData: results.NewPerfData(results.DataItem{
 		Data: map[string]float64{"Perc50": 120}, Unit: "1/s", Labels: map[string]string{"Metric": "SchedulingThroughput"}})})
 	if err := r.Write(filepath.Join(dir, id)); err != nil {

@@ -67,8 +67,14 @@ type Kubelet struct {
 	// reportDelay shifts the next periodic status report after a change.
 	reportDelay time.Duration
 	// conditionsSince is when the node's pressure conditions last changed:
-	// they are healthy from registration on, so it never moves after that.
+	// they are healthy from registration on, and move only when someone
+	// else (the node lifecycle controller) has changed them on the server.
 	conditionsSince time.Time
+	// overwritten are the conditions of ours that the server's Node, as
+	// the node watch last showed it, holds otherwise: the next status tick
+	// reports ours, as the kubelet's tryUpdateNodeStatus does when its
+	// lister's Node differs from what it would set.
+	overwritten []corev1.NodeConditionType
 	// ready is the Ready condition, true since readySince.
 	ready        bool
 	readySince   time.Time
@@ -409,17 +415,61 @@ func (k *Kubelet) renewLease() {
 
 // statusTick runs every nodeStatusUpdatePeriod: the status of a hollow node
 // does not change by itself, so it is reported every nodeStatusReportPeriod,
-// which refreshes the conditions' heartbeat times.
+// which refreshes the conditions' heartbeat times, or at once when someone
+// else overwrote it. Pods whose status someone else overwrote are synced
+// again at the same beat, the status manager's period being also 10 s.
 func (k *Kubelet) statusTick() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.stopped {
 		return
 	}
-	if k.env.clock.Now().Sub(k.lastReport) >= nodeStatusReportPeriod+k.reportDelay {
+	k.reconcileStatuses()
+	switch {
+	case len(k.overwritten) > 0:
+		k.reclaimConditionsLocked()
+		k.reportStatusLocked(true)
+	case k.env.clock.Now().Sub(k.lastReport) >= nodeStatusReportPeriod+k.reportDelay:
 		k.reportStatusLocked(false)
 	}
 	k.timers[1] = k.env.clock.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
+}
+
+// reclaimConditionsLocked takes back conditions someone else set on our
+// Node (the node lifecycle controller's Unknown after missed leases): each
+// transitions now to what we report, as the kubelet's condition setters
+// move lastTransitionTime when the Node they start from holds another
+// status.
+func (k *Kubelet) reclaimConditionsLocked() {
+	now := k.env.clock.Now()
+	for _, t := range k.overwritten {
+		if t == corev1.NodeReady {
+			k.readySince = now
+		} else {
+			k.conditionsSince = now
+		}
+	}
+	k.env.log.Debug("node conditions overwritten on the server; reporting ours", zap.String("node", k.name),
+		zap.Any("conditions", k.overwritten))
+	k.overwritten = nil
+}
+
+// overwrittenConditions are the types of our conditions that the server's
+// differ from, in status, reason or message (times are not compared: the
+// server keeps them to the second, and heartbeats move anyway).
+func overwrittenConditions(server, ours []corev1.NodeCondition) []corev1.NodeConditionType {
+	have := map[corev1.NodeConditionType]corev1.NodeCondition{}
+	for _, c := range server {
+		have[c.Type] = c
+	}
+	var out []corev1.NodeConditionType
+	for _, c := range ours {
+		h, ok := have[c.Type]
+		if !ok || h.Status != c.Status || h.Reason != c.Reason || h.Message != c.Message {
+			out = append(out, c.Type)
+		}
+	}
+	return out
 }
 
 // reportStatusLocked patches the node's conditions. After a change the
@@ -542,6 +592,9 @@ func (h nodeHandler) Event(t watch.EventType, obj runtime.Object) {
 	defer k.mu.Unlock()
 	k.uid = node.UID
 	k.setPodCIDR(node.Spec.PodCIDR)
+	if k.registered && !k.stopped {
+		k.overwritten = overwrittenConditions(node.Status.Conditions, k.nodeConditions(k.env.clock.Now()))
+	}
 }
 
 func (h nodeHandler) Failed(error) { h.k.env.metrics.watchFailures.WithLabelValues("kubelet").Inc() }

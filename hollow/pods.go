@@ -89,6 +89,12 @@ type pod struct {
 	version, runningVersion int
 	queued                  bool
 	lastSent                []byte
+	// syncedVersion is the latest version known to be on the server;
+	// reconcile: with it there, the pod watch showed the server's status
+	// otherwise (the node lifecycle controller's Ready=False when the node
+	// went NotReady), so the next periodic batch syncs it again.
+	syncedVersion int
+	reconcile     bool
 	// asOnServer: the pod finished before this kubelet knew it, so its
 	// status is the server's, not ours.
 	asOnServer bool

@@ -142,3 +142,42 @@ func containerID(p *pod, c *container) string {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%s/%d", p.uid, c.name, c.restarts))
 	return "hollow://" + hex.EncodeToString(sum[:])
 }
+
+// needsReconcile says whether the server's status of p, as its watch shows
+// it, lost what the status manager last put there: the status manager's
+// needsReconcile, which its periodic batch checks for every pod whose
+// latest version was sent. Only what someone else can overwrite is
+// compared: the phase and the kubelet's conditions' status, reason and
+// message (its isPodStatusByKubeletEqual; times are kept to the second on
+// the server).
+func (k *Kubelet) needsReconcile(p *pod, server *corev1.Pod) bool {
+	if p.asOnServer || p.gone || p.queued || p.syncedVersion < p.version {
+		return false
+	}
+	if server.Status.Phase != p.phase {
+		return true
+	}
+	for i, t := range condTypes {
+		want := corev1.ConditionFalse
+		var reason, message string
+		if p.conds[i].ok {
+			want = corev1.ConditionTrue
+		} else {
+			reason, message = p.condReason(i)
+		}
+		c := podCondition(server.Status.Conditions, t)
+		if c == nil || c.Status != want || c.Reason != reason || c.Message != message {
+			return true
+		}
+	}
+	return false
+}
+
+func podCondition(conds []corev1.PodCondition, t corev1.PodConditionType) *corev1.PodCondition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}

@@ -61,6 +61,7 @@ func (k *Kubelet) onPod(obj *corev1.Pod) {
 		if obj.DeletionTimestamp != nil {
 			k.terminate(p, obj)
 		}
+		p.reconcile = k.needsReconcile(p, obj)
 		return
 	}
 	if obj.Status.Phase == corev1.PodSucceeded || obj.Status.Phase == corev1.PodFailed {

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 
 	"github.com/hollowmark/hollowmark/internal/kubeapi"
@@ -90,6 +91,7 @@ type fakeAPI struct {
 	pod     *corev1.Pod
 	log     []string
 	pending []pendingCall
+	sent    []kubeapi.Call
 	// refuse makes the next calls of a kind fail with 403.
 	refuse map[string]int
 }
@@ -104,6 +106,7 @@ func (a *fakeAPI) Do(call kubeapi.Call, done func(kubeapi.Response)) {
 	defer a.mu.Unlock()
 	label := call.Verb + " " + resourceOf(call.Path)
 	a.log = append(a.log, label)
+	a.sent = append(a.sent, call)
 	resp := a.answer(call)
 	if a.refuse[label] > 0 {
 		a.refuse[label]--
@@ -124,6 +127,8 @@ func (nopWatcher) Stop()  {}
 func resourceOf(path string) string {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
+	case strings.HasPrefix(path, "/api/v1/nodes/") && strings.HasSuffix(path, "/status"):
+		return "nodes/status"
 	case strings.HasSuffix(path, "/status"):
 		return "pods/status"
 	case strings.HasSuffix(path, "/token"):
@@ -142,7 +147,7 @@ func (a *fakeAPI) answer(call kubeapi.Call) kubeapi.Response {
 			a.t.Fatal(err)
 		}
 		return kubeapi.Response{Status: 200, Body: body}
-	case call.Verb == "PATCH" && strings.HasSuffix(call.Path, "/status"):
+	case call.Verb == "PATCH" && strings.Contains(call.Path, "/pods/") && strings.HasSuffix(call.Path, "/status"):
 		old, _ := json.Marshal(a.pod)
 		patched, err := strategicpatch.StrategicMergePatch(old, call.Body, corev1.Pod{})
 		if err != nil {
@@ -391,5 +396,107 @@ func TestTokenIsRefreshedAtEightyPercentOfItsLife(t *testing.T) {
 	clk.step(time.Minute + 11*time.Second)
 	if got := api.calls(); !slices.Equal(got, []string{"POST serviceaccounts/token"}) {
 		t.Errorf("after 80%% of the token's life and a remount: %v, want one token request", got)
+	}
+}
+
+// A node the node lifecycle controller marked Unknown (its leases missed
+// while the API server was away) is Ready again at the next status tick,
+// with the transition at that tick, as the kubelet's tryUpdateNodeStatus
+// does when its lister's Node differs; a Node as we reported it sends
+// nothing before the periodic report.
+func TestNodeStatusReclaimedFromTheNodeController(t *testing.T) {
+	k, clk, api, _ := newTestKubelet(t)
+	k.mu.Lock()
+	k.registered, k.ready, k.readySince, k.lastReport = true, true, clk.Now(), clk.Now()
+	ours := k.nodeConditions(clk.Now())
+	k.mu.Unlock()
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Status: corev1.NodeStatus{Conditions: ours}}
+
+	nodeHandler{k}.Event(watch.Modified, node.DeepCopy())
+	clk.step(nodeStatusUpdatePeriod)
+	k.statusTick()
+	if got := api.calls(); len(got) != 0 {
+		t.Fatalf("a Node as reported led to %v", got)
+	}
+
+	unknown := node.DeepCopy()
+	for i := range unknown.Status.Conditions {
+		c := &unknown.Status.Conditions[i]
+		c.Status, c.Reason, c.Message = corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status."
+	}
+	nodeHandler{k}.Event(watch.Modified, unknown)
+	clk.step(nodeStatusUpdatePeriod)
+	tick := clk.Now()
+	k.statusTick()
+	if got := api.calls(); !slices.Equal(got, []string{"PATCH nodes/status"}) {
+		t.Fatalf("after the node controller's Unknown: %v, want one status PATCH", got)
+	}
+	var patch struct {
+		Status corev1.NodeStatus `json:"status"`
+	}
+	if err := json.Unmarshal(api.sent[len(api.sent)-1].Body, &patch); err != nil {
+		t.Fatal(err)
+	}
+	if len(patch.Status.Conditions) != 4 {
+		t.Fatalf("patched conditions %+v", patch.Status.Conditions)
+	}
+	for _, c := range patch.Status.Conditions {
+		want := corev1.ConditionFalse
+		if c.Type == corev1.NodeReady {
+			want = corev1.ConditionTrue
+		}
+		if c.Status != want || !c.LastTransitionTime.Time.Equal(tick) {
+			t.Errorf("%s: %s since %s, want %s since the tick %s", c.Type, c.Status, c.LastTransitionTime, want, tick)
+		}
+	}
+
+	// Our report back on the server: nothing more until the periodic one.
+	node.Status.Conditions = patch.Status.Conditions
+	nodeHandler{k}.Event(watch.Modified, node)
+	clk.step(nodeStatusUpdatePeriod)
+	k.statusTick()
+	if got := api.calls(); len(got) != 0 {
+		t.Errorf("after our report came back: %v", got)
+	}
+}
+
+// A running pod whose Ready condition the node lifecycle controller set to
+// False (its node went NotReady) is synced again at the next 10 s beat, as
+// the status manager's periodic reconcile does; a pod as the kubelet last
+// sent it is not.
+func TestPodStatusReconciledAfterTheNodeControllerMarksItNotReady(t *testing.T) {
+	k, clk, api, _ := newTestKubelet(t)
+	k.mu.Lock()
+	k.registered, k.lastReport = true, clk.Now() // no periodic node status in the way
+	k.mu.Unlock()
+	bringUp(k, clk, api)
+	api.calls()
+
+	k.see(api.pod.DeepCopy())
+	k.statusTick()
+	api.flush()
+	if got := api.calls(); len(got) != 0 {
+		t.Fatalf("a pod as the kubelet sent it was synced again: %v", got)
+	}
+
+	for i := range api.pod.Status.Conditions {
+		if c := &api.pod.Status.Conditions[i]; c.Type == corev1.PodReady {
+			c.Status = corev1.ConditionFalse
+		}
+	}
+	k.see(api.pod.DeepCopy())
+	k.statusTick()
+	api.flush()
+	if got := api.calls(); !slices.Equal(got, []string{"GET pods", "PATCH pods/status"}) {
+		t.Fatalf("after the node controller's Ready=False: %v, want a GET and a PATCH", got)
+	}
+	if c := podCondition(api.pod.Status.Conditions, corev1.PodReady); c == nil || c.Status != corev1.ConditionTrue {
+		t.Errorf("Ready on the server after the reconcile: %+v", c)
+	}
+	k.see(api.pod.DeepCopy())
+	k.statusTick()
+	api.flush()
+	if got := api.calls(); len(got) != 0 {
+		t.Errorf("synced again once reconciled: %v", got)
 	}
 }

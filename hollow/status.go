@@ -172,6 +172,7 @@ func (k *Kubelet) patchStatus(p *pod, v statusVersion, old []byte, deleted bool)
 // when the kubelet is done with it.
 func (k *Kubelet) statusSynced(p *pod, v statusVersion, deleted bool) {
 	version := v.version
+	p.syncedVersion = max(p.syncedVersion, version)
 	if p.runningVersion > 0 && version >= p.runningVersion && p.probes.StatusPosted.IsZero() {
 		p.probes.StatusPosted = k.env.clock.Now()
 		k.recordProbes(p)
@@ -239,4 +240,15 @@ func statusPatch(uid types.UID, own *corev1.PodStatus, old []byte) (patch, next 
 		return nil, nil, err
 	}
 	return patch, next, nil
+}
+
+// reconcileStatuses queues the pods whose server status someone else
+// changed, as the status manager's periodic syncBatch(all) does every 10 s.
+func (k *Kubelet) reconcileStatuses() {
+	for _, p := range k.pods {
+		if p.reconcile {
+			p.reconcile = false
+			k.queueStatus(p)
+		}
+	}
 }

@@ -52,7 +52,32 @@ type APIResponsiveness struct {
 	done    chan struct{}
 }
 
-func (m *APIResponsiveness) Name() string { return "APIResponsiveness" }
+// APIResponsivenessName names the method; its checks are named after it
+// and the call kind (APIResponsivenessCheck).
+const APIResponsivenessName = "APIResponsiveness"
+
+// APIResponsivenessCheck names the check of one call kind.
+func APIResponsivenessCheck(kind string) string { return APIResponsivenessName + " " + kind }
+
+func apiResponsivenessMethod() Method {
+	scrape := DurationParam("scrapeInterval", DefaultScrapeInterval, "how often the API server's metrics are read: the step of the windows")
+	window := DurationParam("window", DefaultWindow, "the sliding window the SLO is checked on")
+	return Method{
+		Name: APIResponsivenessName,
+		Doc: "API call latency from the API server's `apiserver_request_sli_duration_seconds`, scraped at start, every " +
+			"`scrapeInterval` and at gather; per (verb, resource, subresource, scope) count, slow count, p50/p90/p99 " +
+			"interpolated linearly within the bucket holding the rank (as Prometheus' `histogram_quantile`), over every " +
+			"sliding `window` and over the whole run; the worst window's p99 checked against 1 s (single object), 5 s " +
+			"(namespace LIST), 30 s (cluster LIST); WATCH and streaming subresources excluded; restarts of the API server " +
+			"split the windows",
+		Params: []ParamSpec{scrape, window},
+		Start: func(p Params, d Deps) (Measurement, error) {
+			return &APIResponsiveness{Client: d.Client, ScrapeInterval: scrape.Get(p), Window: window.Get(p)}, nil
+		},
+	}
+}
+
+func (m *APIResponsiveness) Name() string { return APIResponsivenessName }
 
 func (m *APIResponsiveness) scrape(ctx context.Context) (Scrape, error) {
 	raw, err := m.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
@@ -150,7 +175,7 @@ func (m *APIResponsiveness) summarize(intervals []Interval, notes []string) *Sum
 		addRow(sum, SpanWorstWindow, "worst "+shortDuration(m.Window)+" window", w.Start, w.End, k, w.Kinds[k])
 		addRow(sum, SpanWholeRun, "whole run", whole.Start, whole.End, k, whole.Kinds[k])
 		h := w.Kinds[k]
-		sum.Checks = append(sum.Checks, results.Check{SLO: "APIResponsiveness " + k.String(),
+		sum.Checks = append(sum.Checks, results.Check{SLO: APIResponsivenessCheck(k.String()),
 			Thresholds: results.Thresholds{P99: k.Threshold()},
 			Measured:   results.Percentiles{Count: int(h.Count), P50: h.Quantile(0.5), P90: h.Quantile(0.9), P99: h.Quantile(0.99)}})
 		for _, b := range whole.Kinds[k].Buckets {

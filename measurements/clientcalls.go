@@ -11,6 +11,10 @@ import (
 	"github.com/hollowmark/hollowmark/results"
 )
 
+// ClientAPICallsName names what ClientCalls records in a run's results:
+// the runner always records it, so it is no method of the registry.
+const ClientAPICallsName = "ClientAPICalls"
+
 // ClientCalls records the latency of every API call the load generator
 // makes, as the client saw it: API server latency plus network, client
 // rate limiting excluded (the loadgen paces calls itself).

@@ -15,5 +15,12 @@ type Measurement interface {
 	Gather(ctx context.Context) (*Summary, error)
 }
 
+// Disposer is a measurement that only holds the run (a barrier in
+// ClusterLoader2's start and gather form): it has nothing to record, so a
+// run that stops before its gather disposes of it instead of waiting.
+type Disposer interface {
+	Dispose()
+}
+
 // Summary is what a measurement found.
 type Summary = results.Summary

@@ -57,7 +57,42 @@ type podRecord struct {
 	PodTimes
 }
 
-func (m *PodStartupLatency) Name() string { return "PodStartupLatency" }
+// PodStartupLatencyName names the method and its checks.
+const PodStartupLatencyName = "PodStartupLatency"
+
+// PodStartupCheck names the check of one pod kind: stateless or stateful.
+func PodStartupCheck(kind string) string { return fmt.Sprintf("%s (%s)", PodStartupLatencyName, kind) }
+
+func podStartupLatencyMethod() Method {
+	selector := SelectorParam("labelSelector", "the pods measured, in the run's namespaces")
+	threshold := DurationParam("threshold", DefaultPodStartupThreshold, "bound on p50, p90 and p99 of each pod kind's startup")
+	thresholds := ThresholdsParam("thresholds", "bounds of single percentiles, overriding `threshold` for those given")
+	source := EnumParam("timestampSource", string(WatchTimes), []string{string(WatchTimes), string(APITimes)},
+		"`watch`: when our watch received the events (as ClusterLoader2); `api`: the API's second-truncated timestamps (the old definition)")
+	return Method{
+		Name: PodStartupLatencyName,
+		Doc: "pod startup of the selected pods in the run's namespaces, as ClusterLoader2: create, schedule and run are when our " +
+			"watch first received an event showing each (with `api`: the API's second-truncated timestamps); per pod both sets of " +
+			"times (`_pods.csv`, joined with the hollow kubelets' probes); transitions create_to_schedule, schedule_to_run, " +
+			"run_to_watch, schedule_to_watch, pod_startup and create_to_run, stateless and stateful apart; nearest-rank " +
+			"p50/p90/p99; one check per pod kind",
+		Params: []ParamSpec{selector, threshold, thresholds, source},
+		Start: func(p Params, d Deps) (Measurement, error) {
+			all := threshold.Get(p)
+			th := results.Thresholds{P50: all, P90: all, P99: all}
+			set := thresholds.Get(p)
+			for _, o := range []struct{ set, into *time.Duration }{{&set.P50, &th.P50}, {&set.P90, &th.P90}, {&set.P99, &th.P99}} {
+				if *o.set > 0 {
+					*o.into = *o.set
+				}
+			}
+			return &PodStartupLatency{Client: d.Client, LabelSelector: selector.Get(p), Namespaces: d.Namespaces,
+				Thresholds: th, TimestampSource: TimestampSource(source.Get(p)), Probes: d.Probes}, nil
+		},
+	}
+}
+
+func (m *PodStartupLatency) Name() string { return PodStartupLatencyName }
 
 // Start begins watching pods.
 func (m *PodStartupLatency) Start(ctx context.Context) error {
@@ -260,7 +295,7 @@ func probeNote(pods []*podRecord, probes map[string]hollow.PodProbes) string {
 }
 
 func (m *PodStartupLatency) check(kind string, p Percentiles) results.Check {
-	return results.Check{SLO: fmt.Sprintf("PodStartupLatency (%s)", kind), Thresholds: m.Thresholds, Measured: p}
+	return results.Check{SLO: PodStartupCheck(kind), Thresholds: m.Thresholds, Measured: p}
 }
 
 // podRows is the raw data behind every figure: one row per pod, with both

@@ -64,13 +64,29 @@ type UsageSample struct {
 	RSSBytes   uint64
 }
 
-func (m *ResourceUsage) Name() string { return "ResourceUsage" }
+// ResourceUsageName names the method.
+const ResourceUsageName = "ResourceUsage"
+
+func resourceUsageMethod() Method {
+	interval := DurationParam("interval", defaultInterval, "time between samples")
+	return Method{
+		Name: ResourceUsageName,
+		Doc: "CPU (cores) and RSS of each control-plane process (from /proc when embedded; from the API server's own " +
+			"process metrics when attached) and of hollowmark itself, sampled each interval",
+		Params: []ParamSpec{interval},
+		Start: func(p Params, d Deps) (Measurement, error) {
+			return &ResourceUsage{Client: d.Client, Processes: d.Processes, Interval: interval.Get(p)}, nil
+		},
+	}
+}
+
+func (m *ResourceUsage) Name() string { return ResourceUsageName }
 
 // Start takes the first sample and starts sampling. It fails only when it
 // must scrape /metrics and cannot, as no sample would then ever be taken.
 func (m *ResourceUsage) Start(ctx context.Context) error {
 	if m.Interval <= 0 {
-		m.Interval = 5 * time.Second
+		m.Interval = defaultInterval
 	}
 	if err := m.sample(ctx); err != nil {
 		return err

@@ -40,12 +40,32 @@ type scheduledPod struct {
 	at                   time.Time
 }
 
-func (m *SchedulingThroughput) Name() string { return "SchedulingThroughput" }
+// SchedulingThroughputName names the method and its metric.
+const SchedulingThroughputName = "SchedulingThroughput"
+
+// defaultInterval is the sampling interval of SchedulingThroughput and
+// ResourceUsage.
+const defaultInterval = 5 * time.Second
+
+func schedulingThroughputMethod() Method {
+	selector := SelectorParam("labelSelector", "the pods counted, in all namespaces")
+	interval := DurationParam("interval", defaultInterval, "the intervals pods/s is counted over")
+	return Method{
+		Name:   SchedulingThroughputName,
+		Doc:    "pods the watch saw scheduled per interval, from the first scheduling to the last; p50/p90/p99/max pods/s",
+		Params: []ParamSpec{selector, interval},
+		Start: func(p Params, d Deps) (Measurement, error) {
+			return &SchedulingThroughput{Client: d.Client, LabelSelector: selector.Get(p), Interval: interval.Get(p)}, nil
+		},
+	}
+}
+
+func (m *SchedulingThroughput) Name() string { return SchedulingThroughputName }
 
 // Start begins watching pods in all namespaces.
 func (m *SchedulingThroughput) Start(ctx context.Context) error {
 	if m.Interval <= 0 {
-		m.Interval = 5 * time.Second
+		m.Interval = defaultInterval
 	}
 	m.scheduled = map[string]scheduledPod{}
 	m.preexisting = map[string]bool{}
@@ -139,7 +159,7 @@ func (m *SchedulingThroughput) Gather(context.Context) (*Summary, error) {
 	sum.PerfData.DataItems = append(sum.PerfData.DataItems, results.DataItem{
 		Data:   pct.Data(),
 		Unit:   "1/s",
-		Labels: map[string]string{"Metric": "SchedulingThroughput"},
+		Labels: map[string]string{"Metric": SchedulingThroughputName},
 	})
 	return sum, nil
 }

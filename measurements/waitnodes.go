@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +25,29 @@ type WaitForNodesReady struct {
 	Timeout  time.Duration
 	// Progress, if set, hears the ready count after every poll.
 	Progress func(ready, total int)
+}
+
+// WaitForNodesReadyName names the barrier.
+const WaitForNodesReadyName = "WaitForNodesReady"
+
+// defaultWaitTimeout bounds our barriers unless a scenario says otherwise.
+const defaultWaitTimeout = 15 * time.Minute
+
+func waitForNodesReadyMethod() Method {
+	selector := SelectorParam("labelSelector", "the nodes counted")
+	minCount := IntParam("minCount", 1, "how many must be Ready")
+	timeout := DurationParam("timeout", defaultWaitTimeout, "how long to wait")
+	return Method{
+		Name:   WaitForNodesReadyName,
+		Doc:    "until that many nodes are Ready and schedulable; the timeout error names the others",
+		Params: []ParamSpec{selector, minCount, timeout},
+		Wait: func(p Params, d Deps) (Barrier, error) {
+			progress := progressLog(d.log(), "nodes ready")
+			w := &WaitForNodesReady{Client: d.Client, LabelSelector: selector.Get(p), MinCount: minCount.Get(p), Timeout: timeout.Get(p),
+				Progress: func(ready, total int) { progress(zap.Int("ready", ready), zap.Int("nodes", total)) }}
+			return noFindings(w.Wait), nil
+		},
+	}
 }
 
 // nodePollInterval is gentle: a LIST of thousands of nodes is not free.

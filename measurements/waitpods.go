@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"go.uber.org/zap"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,18 +19,90 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
+// WaitForControlledPodsRunningName names the barrier.
+const WaitForControlledPodsRunningName = "WaitForControlledPodsRunning"
+
+// controllerKind is a kind WaitForControlledPodsRunning follows.
+type controllerKind struct{ apiVersion, kind string }
+
+// controllerKinds are the kinds followed, in the order of their informers
+// (after the pods').
+func controllerKinds() []controllerKind {
+	return []controllerKind{{"apps/v1", "Deployment"}, {"apps/v1", "ReplicaSet"}, {"apps/v1", "StatefulSet"},
+		{"apps/v1", "DaemonSet"}, {"batch/v1", "Job"}}
+}
+
+func waitForControlledPodsRunningMethod() Method {
+	selector := SelectorParam("labelSelector", "the controllers and pods waited for, in the run's namespaces")
+	timeout := DurationParam("timeout", defaultWaitTimeout, "wait: how long to wait; start/gather: how long after the last change "+
+		"seen to a watched controller (ClusterLoader2's `operationTimeout`)")
+	var kinds []string
+	for _, k := range controllerKinds() {
+		kinds = append(kinds, k.kind)
+	}
+	kind := EnumParam("kind", "", kinds, "only controllers of this kind and their pods (all kinds, and bare pods, when unset)")
+	apiVersion := StringParam("apiVersion", "", "the kind's API version, checked against it (ClusterLoader2 names both)")
+	build := func(p Params, d Deps) (*WaitForControlledPodsRunning, error) {
+		switch v, k := apiVersion.Get(p), kind.Get(p); {
+		case v != "" && k == "":
+			return nil, fmt.Errorf("apiVersion %q without a kind", v)
+		case v != "" && v != apiVersionOf(k):
+			return nil, fmt.Errorf("apiVersion %q: %s is %s", v, k, apiVersionOf(k))
+		}
+		progress := progressLog(d.log(), "pods running")
+		return &WaitForControlledPodsRunning{Client: d.Client, Namespaces: d.Namespaces, LabelSelector: selector.Get(p),
+			Kind: kind.Get(p), Timeout: timeout.Get(p), Progress: func(c PodCounts) {
+				progress(zap.Int("running", c.Running), zap.Int("want", c.Want), zap.Int("exist", c.Exist))
+			}}, nil
+	}
+	return Method{
+		Name: WaitForControlledPodsRunningName,
+		Doc: "until the Deployments, ReplicaSets, StatefulSets, DaemonSets and Jobs of `labelSelector` in the run's namespaces " +
+			"have exactly the pods they want, all running (after a delete: until the pods are gone); the timeout error lists " +
+			"stuck pods and why (unschedulable, waiting reason, terminating). `wait` waits there and then; `start` begins " +
+			"watching and `gather` waits, as ClusterLoader2's form",
+		Params: []ParamSpec{selector, timeout, kind, apiVersion},
+		Start:  func(p Params, d Deps) (Measurement, error) { return build(p, d) },
+		Wait: func(p Params, d Deps) (Barrier, error) {
+			w, err := build(p, d)
+			if err != nil {
+				return nil, err
+			}
+			return noFindings(w.Wait), nil
+		},
+	}
+}
+
+func apiVersionOf(kind string) string {
+	for _, k := range controllerKinds() {
+		if k.kind == kind {
+			return k.apiVersion
+		}
+	}
+	return ""
+}
+
 // WaitForControlledPodsRunning waits until the controllers matching a label
 // selector (Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs) in the
 // given namespaces have exactly the pods they want, all running: after a
 // scale-down or a delete that means the surplus pods are gone. Bare pods
-// matching the selector are waited for too.
+// matching the selector are waited for too, unless Kind is set.
+//
+// Wait waits there and then. Start and Gather are ClusterLoader2's form:
+// Start begins watching, Gather waits until Timeout after the last change
+// it saw to a watched controller.
 type WaitForControlledPodsRunning struct {
 	Client        kubernetes.Interface
 	Namespaces    []string
 	LabelSelector string
-	Timeout       time.Duration
+	// Kind, if set, limits the wait to controllers of that kind and their
+	// pods.
+	Kind    string
+	Timeout time.Duration
 	// Progress, if set, hears the counts about every second.
 	Progress func(PodCounts)
+
+	watch *controllerWatch // between Start and Gather
 }
 
 // PodCounts is where the wait stands. Unsettled counts controllers that
@@ -39,39 +113,124 @@ type PodCounts struct {
 
 func (c PodCounts) done() bool { return c.Unsettled == 0 && c.Running == c.Want && c.Exist == c.Want }
 
+func (w *WaitForControlledPodsRunning) Name() string { return WaitForControlledPodsRunningName }
+
 // Wait returns nil once the pods are there, or an error naming the stuck
 // pods and why when Timeout passes.
 func (w *WaitForControlledPodsRunning) Wait(ctx context.Context) error {
+	cw, err := w.startWatch(ctx)
+	if err != nil {
+		return err
+	}
+	defer cw.stop()
+	deadline := time.Now().Add(w.Timeout)
+	return w.until(ctx, cw, func() (time.Time, string) { return deadline, "after " + w.Timeout.String() })
+}
+
+// Start begins watching the controllers and their pods.
+func (w *WaitForControlledPodsRunning) Start(ctx context.Context) error {
+	cw, err := w.startWatch(ctx)
+	if err != nil {
+		return err
+	}
+	w.watch = cw
+	return nil
+}
+
+// Gather waits until the pods are there, for at most Timeout after the
+// last change to a watched controller. It records nothing: it fails, naming
+// the stuck pods, or it does not.
+func (w *WaitForControlledPodsRunning) Gather(ctx context.Context) (*Summary, error) {
+	if w.watch == nil {
+		return nil, fmt.Errorf("%s was not started", WaitForControlledPodsRunningName)
+	}
+	defer w.watch.stop()
+	err := w.until(ctx, w.watch, func() (time.Time, string) {
+		last := w.watch.lastChange()
+		return last.Add(w.Timeout), fmt.Sprintf("%s after the last change to a watched controller (%s)", w.Timeout, last.UTC().Format(time.RFC3339))
+	})
+	return nil, err
+}
+
+// Dispose stops watching, for a run that ended before Gather.
+func (w *WaitForControlledPodsRunning) Dispose() {
+	if w.watch != nil {
+		w.watch.stop()
+	}
+}
+
+// controllerWatch is the informers of the pods and controllers a wait
+// follows, and when a controller last changed.
+type controllerWatch struct {
+	informers []cache.SharedIndexInformer // pods, then controllerKinds
+	stopCh    chan struct{}
+	stopOnce  sync.Once
+	mu        sync.Mutex
+	changed   time.Time
+}
+
+func (c *controllerWatch) stop() { c.stopOnce.Do(func() { close(c.stopCh) }) }
+
+func (c *controllerWatch) touch() {
+	c.mu.Lock()
+	c.changed = time.Now()
+	c.mu.Unlock()
+}
+
+func (c *controllerWatch) lastChange() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
+func (w *WaitForControlledPodsRunning) startWatch(ctx context.Context) (*controllerWatch, error) {
 	selector, err := labels.Parse(w.LabelSelector)
 	if err != nil {
-		return fmt.Errorf("label selector %q: %w", w.LabelSelector, err)
+		return nil, fmt.Errorf("label selector %q: %w", w.LabelSelector, err)
 	}
-	stop := make(chan struct{})
-	defer close(stop)
+	if w.Kind != "" && apiVersionOf(w.Kind) == "" {
+		return nil, fmt.Errorf("kind %q: not one of the controllers followed", w.Kind)
+	}
+	cw := &controllerWatch{stopCh: make(chan struct{}), changed: time.Now()}
 	factory := informers.NewSharedInformerFactoryWithOptions(w.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
-	listers := []cache.SharedIndexInformer{
+	cw.informers = []cache.SharedIndexInformer{
 		factory.Core().V1().Pods().Informer(), factory.Apps().V1().Deployments().Informer(),
 		factory.Apps().V1().ReplicaSets().Informer(), factory.Apps().V1().StatefulSets().Informer(),
 		factory.Apps().V1().DaemonSets().Informer(), factory.Batch().V1().Jobs().Informer(),
 	}
-	factory.Start(stop)
-	synced := make([]cache.InformerSynced, len(listers))
-	for i, l := range listers {
+	touch := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { cw.touch() },
+		UpdateFunc: func(any, any) { cw.touch() },
+		DeleteFunc: func(any) { cw.touch() },
+	}
+	for _, inf := range cw.informers[1:] {
+		if _, err := inf.AddEventHandler(touch); err != nil {
+			return nil, fmt.Errorf("watching controllers: %w", err)
+		}
+	}
+	factory.Start(cw.stopCh)
+	synced := make([]cache.InformerSynced, len(cw.informers))
+	for i, l := range cw.informers {
 		synced[i] = l.HasSynced
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		return fmt.Errorf("watching pods and controllers: %w", ctx.Err())
+		cw.stop()
+		return nil, fmt.Errorf("watching pods and controllers: %w", ctx.Err())
 	}
+	return cw, nil
+}
+
+// until polls the pods every second until they are there, ctx ends, or the
+// deadline (which may move) passes.
+func (w *WaitForControlledPodsRunning) until(ctx context.Context, cw *controllerWatch, deadline func() (time.Time, string)) error {
 	ns := map[string]bool{}
 	for _, n := range w.Namespaces {
 		ns[n] = true
 	}
 	// Reasons are spelt out only for the error: formatting one per stuck
 	// pod every second would be most of the work while thousands start.
-	state := func(explain bool) *podState { return newPodState(ns, listers, explain) }
-	deadline := time.NewTimer(w.Timeout)
-	defer deadline.Stop()
+	state := func(explain bool) *podState { return newPodState(ns, cw.informers, w.Kind, explain) }
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -82,11 +241,12 @@ func (w *WaitForControlledPodsRunning) Wait(ctx context.Context) error {
 		if s.counts.done() {
 			return nil
 		}
+		if at, bound := deadline(); time.Now().After(at) {
+			return fmt.Errorf("pods of %s not running %s: %s", w.LabelSelector, bound, state(true).describe())
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for pods of %s: %w (%s)", w.LabelSelector, ctx.Err(), state(true).describe())
-		case <-deadline.C:
-			return fmt.Errorf("pods of %s not running after %s: %s", w.LabelSelector, w.Timeout, state(true).describe())
 		case <-tick.C:
 		}
 	}
@@ -100,26 +260,46 @@ type podState struct {
 	stuck  []string // pods that exist but are not running, with why
 }
 
-// newPodState counts; with explain it also says why pods and controllers
-// are not there yet.
-func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer, explain bool) *podState {
+// newPodState counts the pods and controllers of kind (all kinds and bare
+// pods when ""); with explain it also says why pods and controllers are not
+// there yet.
+func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer, kind string, explain bool) *podState {
 	s := &podState{}
 	// A Deployment's pods belong to its ReplicaSets: count them for both.
 	deploymentOf := map[string]string{}
+	replicaSets := map[string]bool{}
 	for _, obj := range informers[2].GetStore().List() {
 		rs := obj.(*appsv1.ReplicaSet)
+		replicaSets[string(rs.UID)] = true
 		if ref := metav1.GetControllerOf(rs); ref != nil && ref.Kind == "Deployment" {
 			deploymentOf[string(rs.UID)] = string(ref.UID)
 		}
 	}
+	// counted says whether a pod is one of kind's. A pod of a ReplicaSet
+	// no longer there may have been a Deployment's: it counts for both, so
+	// the wait does not end while it terminates.
+	counted := func(ref *metav1.OwnerReference) bool {
+		switch {
+		case kind == "":
+			return true
+		case ref == nil:
+			return false
+		case ref.Kind != "ReplicaSet":
+			return ref.Kind == kind
+		}
+		_, ofDeployment := deploymentOf[string(ref.UID)]
+		gone := !replicaSets[string(ref.UID)]
+		return kind == "Deployment" && (ofDeployment || gone) || kind == "ReplicaSet" && !ofDeployment
+	}
 	pods := map[string]int{} // controller UID -> existing pods
 	for _, obj := range informers[0].GetStore().List() {
 		pod := obj.(*corev1.Pod)
-		if !ns[pod.Namespace] || pod.Status.Phase == corev1.PodSucceeded && ownedByJob(pod) {
+		ref := metav1.GetControllerOf(pod)
+		if !ns[pod.Namespace] || pod.Status.Phase == corev1.PodSucceeded && ownedByJob(pod) || !counted(ref) {
 			continue
 		}
 		s.counts.Exist++
-		if ref := metav1.GetControllerOf(pod); ref != nil {
+		if ref != nil {
 			pods[string(ref.UID)]++
 			if d, ok := deploymentOf[string(ref.UID)]; ok {
 				pods[d]++
@@ -137,7 +317,11 @@ func newPodState(ns map[string]bool, informers []cache.SharedIndexInformer, expl
 			s.stuck = append(s.stuck, fmt.Sprintf("%s/%s: %s", pod.Namespace, pod.Name, whyNotRunning(pod)))
 		}
 	}
-	for _, inf := range informers[1:] {
+	kinds := controllerKinds()
+	for i, inf := range informers[1:] {
+		if kind != "" && kinds[i].kind != kind {
+			continue
+		}
 		for _, obj := range inf.GetStore().List() {
 			c := obj.(metav1.Object)
 			if !ns[c.GetNamespace()] || c.GetDeletionTimestamp() != nil || metav1.GetControllerOf(c) != nil {

@@ -9,11 +9,11 @@
 package plots
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"strconv"
 	"time"
 
@@ -23,6 +23,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/hollowmark/hollowmark/results"
 )
 
 // ErrNoData is wrapped by the error for input with nothing to draw.
@@ -303,15 +305,11 @@ func render(path string, p *plot.Plot, legend *plot.Legend, where placement, wid
 }
 
 func writePNG(path string, img *vgimg.Canvas) error {
-	f, err := os.Create(path)
-	if err != nil {
+	var b bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&b); err != nil {
 		return err
 	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return results.WriteFile(path, b.Bytes())
 }
 
 // xys converts points to plotter coordinates, time in seconds.

@@ -12,6 +12,7 @@ import (
 	"github.com/hollowmark/hollowmark/analysis"
 	"github.com/hollowmark/hollowmark/compare"
 	"github.com/hollowmark/hollowmark/plots"
+	"github.com/hollowmark/hollowmark/results"
 )
 
 // Files of a comparison.
@@ -30,7 +31,7 @@ func WriteComparison(dir string, base, cand *analysis.Run, c *compare.Comparison
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ComparisonMarkdownFile), []byte(c.Markdown()), 0o644); err != nil {
+	if err := results.WriteFile(filepath.Join(dir, ComparisonMarkdownFile), []byte(c.Markdown())); err != nil {
 		return fmt.Errorf("writing comparison: %w", err)
 	}
 	cdf := Plot{File: comparisonCDFFile, Title: "Pod startup latency CDF, base and candidate"}
@@ -65,7 +66,7 @@ func WriteComparison(dir string, base, cand *analysis.Run, c *compare.Comparison
 	}{c, len(c.Regressions()), cdf, startupThreshold(cand.Record).String()}); err != nil {
 		return fmt.Errorf("rendering comparison: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ComparisonFile), []byte(b.String()), 0o644); err != nil {
+	if err := results.WriteFile(filepath.Join(dir, ComparisonFile), []byte(b.String())); err != nil {
 		return fmt.Errorf("writing comparison: %w", err)
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"html/template"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -47,10 +46,10 @@ func Write(dir string) ([]Plot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, File), page, 0o644); err != nil {
+	if err := results.WriteFile(filepath.Join(dir, File), page); err != nil {
 		return nil, fmt.Errorf("writing report: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, results.SummaryFile), []byte(summary(run.Record, figures)), 0o644); err != nil {
+	if err := results.WriteFile(filepath.Join(dir, results.SummaryFile), []byte(summary(run.Record, figures))); err != nil {
 		return nil, fmt.Errorf("writing summary: %w", err)
 	}
 	return figures, nil
@@ -142,7 +141,7 @@ func drawPlots(dir string, run *analysis.Run) []Plot {
 // startupThreshold is the p99 bound of the run's pod startup check.
 func startupThreshold(r *results.Run) time.Duration {
 	for _, c := range r.Checks() {
-		if strings.HasPrefix(c.SLO, "PodStartupLatency") && c.Thresholds.P99 > 0 {
+		if strings.HasPrefix(c.SLO, measurements.PodStartupLatencyName) && c.Thresholds.P99 > 0 {
 			return c.Thresholds.P99
 		}
 	}
@@ -225,7 +224,7 @@ type param struct {
 func render(run *analysis.Run, figures []Plot) ([]byte, error) {
 	checks := run.Record.Checks()
 	slices.SortStableFunc(checks, func(a, b results.Check) int {
-		return cmp.Compare(boolRank(a.Passed()), boolRank(b.Passed()))
+		return cmp.Compare(boolRank(!a.Violated()), boolRank(!b.Violated()))
 	})
 	slowest := slowestCalls(run)
 	var params []param

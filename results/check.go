@@ -33,6 +33,9 @@ type Check struct {
 	Measured   Percentiles `json:"measured"`
 	// Partial marks a value measured on a run that was interrupted.
 	Partial bool `json:"partial,omitempty"`
+	// Skipped, if set, says why the check was not made (a measurement
+	// hollowmark does not support): it neither passes nor fails.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 type bound struct {
@@ -52,9 +55,10 @@ func (c Check) bounds() []bound {
 }
 
 // Passed reports whether every checked percentile is within its threshold.
-// A check without samples has not shown that the SLO holds, so it fails.
+// A check without samples has not shown that the SLO holds, so it fails;
+// a skipped one has not either, but it is no violation (Violated).
 func (c Check) Passed() bool {
-	if c.Measured.Count == 0 {
+	if c.Measured.Count == 0 || c.Skipped != "" {
 		return false
 	}
 	for _, b := range c.bounds() {
@@ -64,6 +68,9 @@ func (c Check) Passed() bool {
 	}
 	return true
 }
+
+// Violated reports whether the check was made and failed.
+func (c Check) Violated() bool { return c.Skipped == "" && !c.Passed() }
 
 // Limit says what the check demands, e.g. "p99 <= 1s", or
 // "p50, p90, p99 <= 5s" when the percentiles share a threshold.
@@ -89,6 +96,9 @@ func (c Check) Limit() string {
 
 // Verdict explains the outcome in one line.
 func (c Check) Verdict() string {
+	if c.Skipped != "" {
+		return fmt.Sprintf("%s: skipped, %s", c.SLO, c.Skipped)
+	}
 	if c.Measured.Count == 0 {
 		return fmt.Sprintf("%s: no samples, cannot show %s", c.SLO, c.Limit())
 	}

@@ -1,26 +1,19 @@
 package results
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"os"
 )
 
-// WriteCSV writes rows (a header first) to path.
+// WriteCSV writes rows (a header first) to path, whole or not at all.
 func WriteCSV(path string, rows [][]string) error {
-	f, err := os.Create(path)
-	if err != nil {
+	var b bytes.Buffer
+	if err := csv.NewWriter(&b).WriteAll(rows); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	w := csv.NewWriter(f)
-	if err := w.WriteAll(rows); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return WriteFile(path, b.Bytes())
 }
 
 // ReadCSV reads the rows of a CSV file, its header first.

@@ -3,7 +3,6 @@ package results
 import (
 	"encoding/xml"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -16,6 +15,7 @@ type junitSuite struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
 	Time     string      `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
@@ -25,7 +25,12 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -35,7 +40,8 @@ type junitFailure struct {
 }
 
 // WriteJUnit writes one test case per SLO check to path, as CI systems
-// read JUnit XML: a violated SLO is a failed test case.
+// read JUnit XML: a violated SLO is a failed test case, a check not made
+// (an unsupported measurement) a skipped one.
 func WriteJUnit(path, suite string, checks []Check, took time.Duration) error {
 	s := junitSuite{Name: suite, Tests: len(checks), Time: seconds(took)}
 	for _, c := range checks {
@@ -43,7 +49,12 @@ func WriteJUnit(path, suite string, checks []Check, took time.Duration) error {
 		if c.Partial {
 			tc.SystemOut += " (partial run)"
 		}
-		if !c.Passed() {
+		switch {
+		case c.Skipped != "":
+			s.Skipped++
+			tc.Name = c.SLO
+			tc.Skipped = &junitSkipped{Message: c.Skipped}
+		case !c.Passed():
 			s.Failures++
 			tc.Failure = &junitFailure{Message: c.Verdict(), Type: "SLOViolation", Text: c.Verdict()}
 		}
@@ -53,10 +64,7 @@ func WriteJUnit(path, suite string, checks []Check, took time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
-	if err := os.WriteFile(path, append([]byte(xml.Header), append(data, '\n')...), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return WriteFile(path, append([]byte(xml.Header), append(data, '\n')...))
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }

@@ -17,7 +17,7 @@ func (r *Run) Markdown() string {
 	fmt.Fprintf(&b, "# %s: %s\n\n", r.ID, r.Verdict())
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| scenario | %s |\n", r.Scenario)
-	fmt.Fprintf(&b, "| result | %s |\n", r.outcome(len(r.Checks())))
+	fmt.Fprintf(&b, "| result | %s |\n", r.outcome())
 	fmt.Fprintf(&b, "| started | %s |\n", r.Started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "| duration | %s |\n", r.Ended.Sub(r.Started).Round(time.Second))
 	fmt.Fprintf(&b, "| cluster | %s, %d nodes (%d hollow nodes started by this run%s), Kubernetes %s |\n",
@@ -37,10 +37,11 @@ func (r *Run) Markdown() string {
 
 // VerdictTable is the verdict and the SLO checks, for the terminal.
 func (r *Run) VerdictTable() string {
-	return fmt.Sprintf("%s: %s (%s)\n\n", r.ID, r.Verdict(), r.outcome(len(r.Checks()))) + r.checksTable()
+	return fmt.Sprintf("%s: %s (%s)\n\n", r.ID, r.Verdict(), r.outcome()) + r.checksTable()
 }
 
-// checksTable has one row per SLO check, violations first.
+// checksTable has one row per SLO check: violations, then skipped checks,
+// then those that held.
 func (r *Run) checksTable() string {
 	checks := r.Checks()
 	if len(checks) == 0 {
@@ -48,8 +49,12 @@ func (r *Run) checksTable() string {
 	}
 	var b strings.Builder
 	b.WriteString("| SLO | threshold | p50 | p90 | p99 | samples | result |\n|---|---|---:|---:|---:|---:|---|\n")
-	slices.SortStableFunc(checks, func(a, b Check) int { return boolOrder(a.Passed()) - boolOrder(b.Passed()) })
+	slices.SortStableFunc(checks, func(a, b Check) int { return checkOrder(a) - checkOrder(b) })
 	for _, c := range checks {
+		if c.Skipped != "" {
+			fmt.Fprintf(&b, "| %s | – | | | | | %s |\n", c.SLO, checkResult(c))
+			continue
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s |\n", c.SLO, c.Limit(),
 			FormatDuration(c.Measured.P50), FormatDuration(c.Measured.P90), FormatDuration(c.Measured.P99),
 			c.Measured.Count, checkResult(c))
@@ -58,26 +63,37 @@ func (r *Run) checksTable() string {
 	return b.String()
 }
 
-func (r *Run) outcome(checks int) string {
+func (r *Run) outcome() string {
+	made := len(r.Checks()) - r.Skipped()
+	out := fmt.Sprintf("all %d SLO checks held", made)
 	switch {
 	case r.Error != "":
 		return "the run failed, results are partial: " + strings.ReplaceAll(r.Error, "\n", " ")
 	case r.Violated() > 0:
-		return fmt.Sprintf("%d of %d SLO checks violated", r.Violated(), checks)
+		out = fmt.Sprintf("%d of %d SLO checks violated", r.Violated(), made)
 	}
-	return fmt.Sprintf("all %d SLO checks held", checks)
+	if n := r.Skipped(); n > 0 {
+		out += fmt.Sprintf(", %d skipped (not supported)", n)
+	}
+	return out
 }
 
-func boolOrder(passed bool) int {
-	if passed {
+// checkOrder puts violations first, then skipped checks.
+func checkOrder(c Check) int {
+	switch {
+	case c.Violated():
+		return 0
+	case c.Skipped != "":
 		return 1
 	}
-	return 0
+	return 2
 }
 
 func checkResult(c Check) string {
 	out := "pass"
 	switch {
+	case c.Skipped != "":
+		out = "skipped: " + c.Skipped
 	case c.Measured.Count == 0:
 		out = "**FAIL** (no samples)"
 	case !c.Passed():

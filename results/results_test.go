@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,6 +52,7 @@ func TestJUnitHasOneCasePerCheck(t *testing.T) {
 		{SLO: "APIResponsiveness PATCH pods/status (resource)", Thresholds: Thresholds{P99: time.Second},
 			Measured: Percentiles{Count: 9000, P50: 20 * time.Millisecond, P90: 300 * time.Millisecond, P99: 1300 * time.Millisecond}},
 		{SLO: "PodStartupLatency (stateful)", Thresholds: Thresholds{P99: 5 * time.Second}},
+		{SLO: "NetworkProgrammingLatency", Skipped: "not supported by hollowmark"},
 	}
 	path := filepath.Join(t.TempDir(), "junit.xml")
 	if err := WriteJUnit(path, "hollowmark density", checks, 90*time.Second); err != nil {
@@ -65,7 +67,7 @@ func TestJUnitHasOneCasePerCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := got.Suites[0]
-	if s.Name != "hollowmark density" || s.Tests != 3 || s.Failures != 2 || s.Time != "90.000" || len(s.Cases) != 3 {
+	if s.Name != "hollowmark density" || s.Tests != 4 || s.Failures != 2 || s.Skipped != 1 || s.Time != "90.000" || len(s.Cases) != 4 {
 		t.Fatalf("suite %+v", s)
 	}
 	if s.Cases[0].Failure != nil || s.Cases[0].Name != "PodStartupLatency (stateless): p50, p90, p99 <= 5s" {
@@ -76,5 +78,11 @@ func TestJUnitHasOneCasePerCheck(t *testing.T) {
 	}
 	if f := s.Cases[2].Failure; f == nil {
 		t.Error("a check without samples passed")
+	}
+	if c := s.Cases[3]; c.Failure != nil || c.Skipped == nil || c.Skipped.Message != "not supported by hollowmark" || c.Name != "NetworkProgrammingLatency" {
+		t.Errorf("skipped check: %+v", c)
+	}
+	if !strings.Contains(string(data), `<skipped message="not supported by hollowmark"></skipped>`) {
+		t.Errorf("junit.xml has no <skipped/> element:\n%s", data)
 	}
 }

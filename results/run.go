@@ -80,7 +80,19 @@ func (r *Run) Checks() []Check {
 func (r *Run) Violated() int {
 	n := 0
 	for _, c := range r.Checks() {
-		if !c.Passed() {
+		if c.Violated() {
+			n++
+		}
+	}
+	return n
+}
+
+// Skipped counts the checks that were not made: they change no verdict,
+// and are never counted as held.
+func (r *Run) Skipped() int {
+	n := 0
+	for _, c := range r.Checks() {
+		if c.Skipped != "" {
 			n++
 		}
 	}
@@ -154,17 +166,21 @@ func (r *Run) Write(dir string) error {
 		}
 	}
 	for name, data := range r.Files {
-		errs = append(errs, writeFile(filepath.Join(dir, name), data))
+		errs = append(errs, WriteFile(filepath.Join(dir, name), data))
 	}
+	errs = append(errs,
+		WriteJUnit(filepath.Join(dir, "junit.xml"), "hollowmark "+r.Scenario, r.Checks(), r.Ended.Sub(r.Started)),
+		WriteFile(filepath.Join(dir, SummaryFile), []byte(r.Markdown())))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	// run.json goes last: readers take a directory without it for one
+	// whose writing did not finish.
 	doc, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding run record: %w", err)
 	}
-	errs = append(errs,
-		writeFile(filepath.Join(dir, RunFile), append(doc, '\n')),
-		WriteJUnit(filepath.Join(dir, "junit.xml"), "hollowmark "+r.Scenario, r.Checks(), r.Ended.Sub(r.Started)),
-		writeFile(filepath.Join(dir, SummaryFile), []byte(r.Markdown())))
-	return errors.Join(errs...)
+	return WriteFile(filepath.Join(dir, RunFile), append(doc, '\n'))
 }
 
 // Files of a results directory that readers look for.
@@ -197,11 +213,4 @@ func ReadRun(dir string) (*Run, error) {
 		}
 	}
 	return &r, nil
-}
-
-func writeFile(path string, data []byte) error {
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

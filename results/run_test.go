@@ -86,3 +86,46 @@ func TestRunWritesItsResultsDirectory(t *testing.T) {
 		t.Errorf("failed run exits %d", r.ExitCode())
 	}
 }
+
+// TestSkippedChecksAreNeitherHeldNorViolated: a run with a skipped check
+// passes on its other checks, and says the skipped one apart.
+func TestSkippedChecksAreNeitherHeldNorViolated(t *testing.T) {
+	held := Check{SLO: "PodStartupLatency (stateless)", Thresholds: Thresholds{P99: 5 * time.Second},
+		Measured: Percentiles{Count: 3, P50: time.Second, P90: time.Second, P99: time.Second}}
+	violated := held
+	violated.SLO, violated.Measured.P99 = "PodStartupLatency (stateful)", 6*time.Second
+	skipped := Check{SLO: "NetworkProgrammingLatency", Skipped: "not supported by hollowmark"}
+	tests := []struct {
+		name    string
+		checks  []Check
+		exit    int
+		outcome string
+		rows    []string // in order
+	}{
+		{"held and skipped", []Check{skipped, held}, ExitPassed, "all 1 SLO checks held, 1 skipped (not supported)",
+			[]string{"| NetworkProgrammingLatency | – | | | | | skipped: not supported by hollowmark |", "| PodStartupLatency (stateless) |"}},
+		{"violated and skipped", []Check{held, skipped, violated}, ExitViolated, "1 of 2 SLO checks violated, 1 skipped (not supported)",
+			[]string{"| PodStartupLatency (stateful) |", "| NetworkProgrammingLatency |", "| PodStartupLatency (stateless) |"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Run{ID: "x"}
+			r.Add("m", "m", &Summary{Checks: tt.checks, PerfData: NewPerfData()})
+			if r.ExitCode() != tt.exit || r.Skipped() != 1 {
+				t.Errorf("exit %d, skipped %d", r.ExitCode(), r.Skipped())
+			}
+			md := r.Markdown()
+			if !strings.Contains(md, "| result | "+tt.outcome+" |") {
+				t.Errorf("summary lacks outcome %q:\n%s", tt.outcome, md)
+			}
+			at := 0
+			for _, row := range tt.rows {
+				i := strings.Index(md[at:], row)
+				if i < 0 {
+					t.Fatalf("summary lacks %q after offset %d:\n%s", row, at, md)
+				}
+				at += i
+			}
+		})
+	}
+}

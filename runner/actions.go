@@ -9,16 +9,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hollowmark/hollowmark/measurements"
-	"github.com/hollowmark/hollowmark/results"
 	"github.com/hollowmark/hollowmark/scenarios"
 )
 
-// Defaults of measurement parameters a scenario leaves out.
-const (
-	defaultWaitTimeout = 15 * time.Minute
-	defaultInterval    = 5 * time.Second
-	progressInterval   = 5 * time.Second
-)
+// progressInterval is how often phases log how far they are.
+const progressInterval = 5 * time.Second
 
 // runActions runs a step's measurement actions in parallel.
 func (r *runner) runActions(ctx context.Context, actions []scenarios.MeasurementAction) error {
@@ -27,11 +22,11 @@ func (r *runner) runActions(ctx context.Context, actions []scenarios.Measurement
 		g.Go(func() error {
 			var err error
 			switch a.Action {
-			case "start":
+			case measurements.ActionStart:
 				err = r.start(gctx, a)
-			case "gather":
+			case measurements.ActionGather:
 				err = r.gather(gctx, a.Identifier)
-			case "wait":
+			case measurements.ActionWait:
 				err = r.wait(gctx, a)
 			default:
 				err = fmt.Errorf("unknown action %q", a.Action)
@@ -46,7 +41,7 @@ func (r *runner) runActions(ctx context.Context, actions []scenarios.Measurement
 }
 
 func (r *runner) start(ctx context.Context, a scenarios.MeasurementAction) error {
-	m, err := r.newMeasurement(a)
+	m, err := r.methods.Measurement(a.Method, measurements.Params(a.Params), r.deps)
 	if err != nil {
 		return err
 	}
@@ -77,79 +72,52 @@ func (r *runner) gather(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	r.run.Add(id, s.method, sum)
-	r.mu.Unlock()
-	for _, c := range sum.Checks {
-		if c.Passed() {
-			r.log.Debug("SLO held", zap.String("check", c.Verdict()))
-		} else {
-			r.log.Warn("SLO violated", zap.String("check", c.Verdict()))
-		}
-	}
+	r.record(id, s.method, sum)
 	return nil
 }
 
-func (r *runner) newMeasurement(a scenarios.MeasurementAction) (measurements.Measurement, error) {
-	selector := a.String("labelSelector", "")
-	switch a.Method {
-	case "PodStartupLatency":
-		all := a.Duration("threshold", measurements.DefaultPodStartupThreshold)
-		th := results.Thresholds{P50: all, P90: all, P99: all}
-		p50, p90, p99 := a.Percentiles("thresholds")
-		for _, o := range []struct{ set, into *time.Duration }{{&p50, &th.P50}, {&p90, &th.P90}, {&p99, &th.P99}} {
-			if *o.set > 0 {
-				*o.into = *o.set
-			}
-		}
-		src, err := measurements.ParseTimestampSource(a.String("timestampSource", string(measurements.WatchTimes)))
-		if err != nil {
-			return nil, err
-		}
-		return &measurements.PodStartupLatency{Client: r.client, LabelSelector: selector, Namespaces: r.namespaces,
-			Thresholds: th, TimestampSource: src, Probes: r.cfg.Probes}, nil
-	case "APIResponsiveness":
-		return &measurements.APIResponsiveness{Client: r.client, ScrapeInterval: a.Duration("scrapeInterval", 0),
-			Window: a.Duration("window", 0)}, nil
-	case "SchedulingThroughput":
-		return &measurements.SchedulingThroughput{Client: r.client, LabelSelector: selector,
-			Interval: a.Duration("interval", defaultInterval)}, nil
-	case "ResourceUsage":
-		return &measurements.ResourceUsage{Client: r.client, Processes: r.cfg.Processes,
-			Interval: a.Duration("interval", defaultInterval)}, nil
+// dispose drops a started measurement that only holds the run.
+func (r *runner) dispose(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, ok := r.started[id].m.(measurements.Disposer)
+	if ok {
+		d.Dispose()
+		delete(r.started, id)
 	}
-	return nil, fmt.Errorf("no measurement method %q", a.Method)
+	return ok
 }
 
-// wait runs a barrier, logging progress.
-func (r *runner) wait(ctx context.Context, a scenarios.MeasurementAction) error {
-	begin := time.Now()
-	timeout := a.Duration("timeout", defaultWaitTimeout)
-	switch a.Method {
-	case "WaitForControlledPodsRunning":
-		last := time.Time{}
-		w := &measurements.WaitForControlledPodsRunning{Client: r.client, Namespaces: r.namespaces,
-			LabelSelector: a.String("labelSelector", ""), Timeout: timeout,
-			Progress: func(c measurements.PodCounts) {
-				if time.Since(last) >= progressInterval {
-					last = time.Now()
-					r.log.Info("pods running", zap.Int("running", c.Running), zap.Int("want", c.Want),
-						zap.Int("exist", c.Exist), zap.Duration("elapsed", time.Since(begin).Round(time.Second)))
-				}
-			}}
-		return w.Wait(ctx)
-	case "WaitForNodesReady":
-		last := time.Time{}
-		w := &measurements.WaitForNodesReady{Client: r.client, LabelSelector: a.String("labelSelector", ""),
-			MinCount: a.Int("minCount", 1), Timeout: timeout,
-			Progress: func(ready, total int) {
-				if time.Since(last) >= progressInterval {
-					last = time.Now()
-					r.log.Info("nodes ready", zap.Int("ready", ready), zap.Int("nodes", total),
-						zap.Duration("elapsed", time.Since(begin).Round(time.Second)))
-				}
-			}}
-		return w.Wait(ctx)
+// record adds findings to the run, if there are any.
+func (r *runner) record(id, method string, sum *measurements.Summary) {
+	if sum == nil {
+		return
 	}
-	return fmt.Errorf("no barrier %q", a.Method)
+	r.mu.Lock()
+	r.run.Add(id, method, sum)
+	r.mu.Unlock()
+	for _, c := range sum.Checks {
+		switch {
+		case c.Skipped != "":
+			r.log.Warn("SLO check skipped", zap.String("check", c.Verdict()))
+		case c.Passed():
+			r.log.Debug("SLO held", zap.String("check", c.Verdict()))
+		default:
+			r.log.Warn("SLO violated", zap.String("check", c.Verdict()))
+		}
+	}
+}
+
+// wait runs a barrier; barriers log their own progress.
+func (r *runner) wait(ctx context.Context, a scenarios.MeasurementAction) error {
+	b, err := r.methods.Barrier(a.Method, measurements.Params(a.Params), r.deps)
+	if err != nil {
+		return err
+	}
+	sum, err := b(ctx)
+	if err != nil {
+		return err
+	}
+	r.record(a.Identifier, a.Method, sum)
+	return nil
 }

@@ -59,6 +59,8 @@ type runner struct {
 	namespaces []string
 	created    []string // namespaces this run created
 	phases     *phaseState
+	methods    *measurements.Registry
+	deps       measurements.Deps // of the measurements it constructs
 	// mu guards the started measurements and the run's findings, which
 	// actions of one step change in parallel.
 	mu         sync.Mutex
@@ -122,14 +124,20 @@ func newRunner(cfg Config, run *results.Run) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating discovery client: %w", err)
 	}
+	watchDyn, err := dynamic.NewForConfig(watchers)
+	if err != nil {
+		return nil, fmt.Errorf("creating dynamic client: %w", err)
+	}
 	calls := &measurements.ClientCalls{}
 	r := &runner{cfg: cfg, log: cfg.Log, client: client, calls: calls, run: run,
 		objects: &loadgen.Objects{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
 			Observe: calls.Observe},
-		phases: newPhaseState(cfg.Scenario), started: map[string]startedMeasurement{}}
+		phases: newPhaseState(cfg.Scenario), started: map[string]startedMeasurement{}, methods: measurements.NewRegistry()}
 	for i := 1; i <= cfg.Scenario.Namespaces.Count; i++ {
 		r.namespaces = append(r.namespaces, fmt.Sprintf("%s-%d", cfg.Scenario.Namespaces.Prefix, i))
 	}
+	r.deps = measurements.Deps{Client: client, Dynamic: watchDyn, Namespaces: r.namespaces, Probes: cfg.Probes,
+		Processes: cfg.Processes, Log: cfg.Log}
 	return r, nil
 }
 
@@ -159,17 +167,21 @@ func (r *runner) execute(ctx context.Context) error {
 }
 
 // gatherPending gathers the measurements a failed or interrupted run left
-// started, and adds the client-side call latencies.
+// started, and adds the client-side call latencies. Those that only hold
+// the run are dropped when it has stopped: there is nothing to wait for.
 func (r *runner) gatherPending(ctx context.Context) {
 	r.mu.Lock()
 	pending := r.pendingGathers()
 	r.mu.Unlock()
 	for _, id := range pending {
+		if r.run.Partial && r.dispose(id) {
+			continue
+		}
 		if err := r.gather(ctx, id); err != nil {
 			r.log.Warn("gathering after the run stopped", zap.String("measurement", id), zap.Error(err))
 		}
 	}
-	r.run.Add("ClientAPICalls", "ClientAPICalls", r.calls.Summary())
+	r.run.Add(measurements.ClientAPICallsName, measurements.ClientAPICallsName, r.calls.Summary())
 }
 
 // cleanUp deletes the run's namespaces if asked to. A cleanup that fails

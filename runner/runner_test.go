@@ -267,3 +267,95 @@ steps:
 		}
 	}
 }
+
+// TestUnsupportedAndSleepLetTheRunGoOn: unsupported measurements, in both
+// forms, are recorded as skipped checks; the run passes on the rest.
+func TestUnsupportedAndSleepLetTheRunGoOn(t *testing.T) {
+	cp := shared.Get(t)
+	s := load(t, `name: unsupported
+namespaces:
+  count: 1
+steps:
+  - name: start
+    measurements:
+      - {identifier: npl, method: Unsupported, action: start, params: {measurement: NetworkProgrammingLatency}}
+  - name: pause
+    measurements:
+      - {identifier: nap, method: Sleep, action: wait, params: {duration: 100ms}}
+      - {identifier: dns, method: Unsupported, action: wait, params: {measurement: DnsLookupLatency, reason: no DNS here}}
+  - name: gather
+    measurements:
+      - {identifier: npl, method: Unsupported, action: gather}
+`)
+	run := &results.Run{ID: "unsupported-1"}
+	runner.Run(context.Background(), runner.Config{Scenario: s, RunID: "unsupported-1", Rest: cp.Config, Log: zap.NewNop(),
+		DeleteNamespaces: true, CleanupTimeout: time.Minute}, run)
+	if run.Error != "" || run.ExitCode() != results.ExitPassed {
+		t.Fatalf("exit %d, error %q", run.ExitCode(), run.Error)
+	}
+	skipped := map[string]string{}
+	for _, c := range run.Checks() {
+		skipped[c.SLO] = c.Skipped
+	}
+	if skipped["NetworkProgrammingLatency"] != "not supported by hollowmark" || skipped["DnsLookupLatency"] != "no DNS here" || len(skipped) != 2 {
+		t.Errorf("checks %+v", run.Checks())
+	}
+	dir := t.TempDir()
+	if err := run.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	junit, err := os.ReadFile(dir + "/junit.xml")
+	if err != nil || strings.Count(string(junit), "<skipped ") != 2 {
+		t.Errorf("junit.xml: %v\n%s", err, junit)
+	}
+}
+
+// TestControlledPodsGatherFailsNamingStuckPods: the start and gather form,
+// through the runner, around the phase that makes the controllers.
+func TestControlledPodsGatherFailsNamingStuckPods(t *testing.T) {
+	cp := shared.Get(t)
+	deployment := map[string]string{"deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x, labels: {group: watched}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: '{{.Name}}'}}
+  template:
+    metadata: {labels: {app: '{{.Name}}', group: watched}}
+    spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}
+`}
+	s := load(t, `name: watched
+namespaces:
+  count: 1
+tuningSets:
+  - {name: fast, qps: 50}
+steps:
+  - name: watch
+    measurements:
+      - {identifier: pods, method: WaitForControlledPodsRunning, action: start,
+         params: {apiVersion: apps/v1, kind: Deployment, labelSelector: group=watched, timeout: 3s}}
+  - name: create
+    phases:
+      - namespaceRange: {min: 1, max: 1}
+        replicasPerNamespace: 1
+        tuningSet: fast
+        objects: [{basename: web, template: deployment.yaml}]
+  - name: wait
+    measurements:
+      - {identifier: pods, method: WaitForControlledPodsRunning, action: gather}
+`, deployment)
+	run := &results.Run{ID: "watched-1"}
+	// The shared control plane has no nodes: the pods cannot be scheduled.
+	runner.Run(context.Background(), runner.Config{Scenario: s, RunID: "watched-1", Rest: cp.Config, Log: zap.NewNop(),
+		DeleteNamespaces: true, CleanupTimeout: time.Minute}, run)
+	for _, want := range []string{"step 3 of 3 (wait): gather pods", "not running 3s after the last change", "stuck pods: watched-1/web-0-", "unschedulable"} {
+		if !strings.Contains(run.Error, want) {
+			t.Errorf("error %q lacks %q", run.Error, want)
+		}
+	}
+	for _, m := range run.Measurements {
+		if m.Identifier == "pods" {
+			t.Errorf("a barrier recorded findings: %+v", m)
+		}
+	}
+}

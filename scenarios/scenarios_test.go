@@ -88,6 +88,26 @@ func TestGoodScenario(t *testing.T) {
 	}
 }
 
+// TestGoodMeasurementForms: the forms a ClusterLoader2 config's methods
+// take; a gather takes what its start was given.
+func TestGoodMeasurementForms(t *testing.T) {
+	measure := "method: APIResponsiveness\n        action: start"
+	tests := []struct{ name, start, gather string }{
+		{"unsupported, start and gather", "method: Unsupported\n        action: start\n        params: {measurement: NetworkProgrammingLatency}", "method: Unsupported"},
+		{"controlled pods, start and gather", "method: WaitForControlledPodsRunning\n        action: start\n" +
+			"        params: {apiVersion: apps/v1, kind: Deployment, labelSelector: group=load, timeout: 10m}", "method: WaitForControlledPodsRunning"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := strings.Replace(good, measure, tt.start, 1)
+			sc = strings.Replace(sc, "method: APIResponsiveness", tt.gather, 1)
+			if err := loadString(t, sc, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 func TestBadScenariosNameFileLineAndField(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -116,7 +136,17 @@ func TestBadScenariosNameFileLineAndField(t *testing.T) {
 		{"bad threshold", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: PodStartupLatency\n        action: start\n        params: {thresholds: {p95: 5s}}", 1), nil,
 			`params.thresholds: unknown percentile "p95"`},
 		{"bad timestamp source", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: PodStartupLatency\n        action: start\n        params: {timestampSource: creation}", 1), nil,
-			`params.timestampSource: want watch (watch receive times, as ClusterLoader2) or api`},
+			`s.yaml:23: steps[1].measurements[0].params.timestampSource: want one of watch, api, have creation`},
+		{"missing required parameter", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: Sleep\n        action: wait", 1), nil,
+			`s.yaml:20: steps[1].measurements[0].params.duration: required`},
+		{"action the method does not take", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: Sleep\n        action: start\n        params: {duration: 1s}", 1), nil,
+			`s.yaml:22: steps[1].measurements[0].action: Sleep takes action [wait], not "start"`},
+		{"bad condition", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: WaitForGenericK8sObjects\n        action: wait\n"+
+			"        params: {objectVersion: v1, objectResource: pods, minDesiredObjectCount: 1, successfulConditions: [Ready]}", 1), nil,
+			`s.yaml:23: steps[1].measurements[0].params.successfulConditions: item 0: "Ready": want Type=Status`},
+		{"count of the wrong type", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: WaitForRunningPods\n        action: wait\n"+
+			"        params: {desiredPodCount: many}", 1), nil,
+			`s.yaml:23: steps[1].measurements[0].params.desiredPodCount: want a whole number >= 0, have many`},
 		{"bad timeout", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: WaitForNodesReady\n        action: wait\n        params: {timeout: forever}", 1), nil,
 			`params.timeout: "forever" is not a positive duration`},
 		{"two phases on one object", strings.Replace(good, "  - name: measure\n", `  - name: twice

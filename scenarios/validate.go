@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hollowmark/hollowmark/loadgen"
+	"github.com/hollowmark/hollowmark/measurements"
 )
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -70,6 +70,7 @@ func (s *Scenario) validate(locate Locator, fsys fs.FS) error {
 	if len(s.Steps) == 0 {
 		v.fail("a scenario needs at least one step", "steps")
 	}
+	methods := measurements.NewRegistry()
 	started := map[string]string{}
 	for i, st := range s.Steps {
 		switch {
@@ -83,7 +84,7 @@ func (s *Scenario) validate(locate Locator, fsys fs.FS) error {
 		}
 		validateOverlap(v, st.Phases, i)
 		for j, m := range st.Measurements {
-			validateMeasurement(v, started, m, "steps", i, "measurements", j)
+			validateMeasurement(v, methods, started, m, "steps", i, "measurements", j)
 		}
 	}
 	return errors.Join(v.errs...)
@@ -146,37 +147,32 @@ func overlap(a, b *Range) bool {
 	return a.Min <= b.Max && b.Min <= a.Max
 }
 
-func validateMeasurement(v *validator, started map[string]string, m MeasurementAction, at ...any) {
+// validateMeasurement checks an action against its method in the registry,
+// and that gathers follow starts.
+func validateMeasurement(v *validator, methods *measurements.Registry, started map[string]string, m MeasurementAction, at ...any) {
 	field := func(f ...any) []any { return append(append([]any{}, at...), f...) }
-	spec, ok := methods[m.Method]
+	spec, ok := methods.Method(m.Method)
 	if !ok {
-		v.fail(fmt.Sprintf("unknown method %q (have %s)", m.Method, strings.Join(Methods(), ", ")), field("method")...)
+		v.fail(fmt.Sprintf("unknown method %q (have %s)", m.Method, strings.Join(methods.Names(), ", ")), field("method")...)
 		return
 	}
-	if !slices.Contains(spec.actions, m.Action) {
-		v.fail(fmt.Sprintf("%s takes action %v, not %q", m.Method, spec.actions, m.Action), field("action")...)
+	if !slices.Contains(spec.Actions(), m.Action) {
+		v.fail(fmt.Sprintf("%s takes action %v, not %q", m.Method, spec.Actions(), m.Action), field("action")...)
 		return
 	}
-	for _, k := range slices.Sorted(maps.Keys(m.Params)) {
-		kind, ok := spec.params[k]
-		if !ok {
-			v.fail(fmt.Sprintf("%s has no parameter %q (have %s)", m.Method, k, paramNames(spec)), field("params", k)...)
-			continue
-		}
-		if err := checkParam(kind, m.Params[k]); err != nil {
-			v.fail(err.Error(), field("params", k)...)
-		}
+	for _, e := range spec.CheckParams(m.Action, measurements.Params(m.Params)) {
+		v.fail(e.Err.Error(), field("params", e.Param)...)
 	}
 	if m.Identifier == "" {
 		v.fail("required", field("identifier")...)
 	}
 	switch m.Action {
-	case "start":
+	case measurements.ActionStart:
 		if _, dup := started[m.Identifier]; dup {
 			v.fail(fmt.Sprintf("%q is already started", m.Identifier), field("identifier")...)
 		}
 		started[m.Identifier] = m.Method
-	case "gather":
+	case measurements.ActionGather:
 		if method, ok := started[m.Identifier]; !ok || method != m.Method {
 			v.fail(fmt.Sprintf("no earlier start of %s %q", m.Method, m.Identifier), field("identifier")...)
 		}

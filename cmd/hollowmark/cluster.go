@@ -12,6 +12,7 @@ import (
 
 	"github.com/hollowmark/hollowmark/controlplane"
 	"github.com/hollowmark/hollowmark/internal/logging"
+	"github.com/hollowmark/hollowmark/internal/rundir"
 )
 
 // clusterFlags are the flags of every command that needs a cluster: either
@@ -69,7 +70,27 @@ func (f *clusterFlags) newSession() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{runDir: runDir, log: log, close: closeLog}, nil
+	release, err := rundir.Claim(runDir)
+	if err != nil {
+		closeLog()
+		return nil, err
+	}
+	markStaleRuns(log, runDir)
+	return &session{runDir: runDir, log: log, close: func() { release(); closeLog() }}, nil
+}
+
+// markStaleRuns marks the run directories beside ours whose hollowmark was
+// killed: what they hold is incomplete, and a reader must not take it for a
+// run that is still going or one that ended.
+func markStaleRuns(log *zap.Logger, runDir string) {
+	stale, err := rundir.MarkStale(runDir)
+	for _, s := range stale {
+		log.Warn("run directory left by a hollowmark that was killed; marked stale", zap.String("dir", s.Dir),
+			zap.Int("pid", s.PID), zap.String("since", s.Since), zap.String("file", rundir.StaleFile))
+	}
+	if err != nil {
+		log.Warn("looking for stale run directories", zap.Error(err))
+	}
 }
 
 // openCluster attaches to --kubeconfig or starts the embedded control plane.

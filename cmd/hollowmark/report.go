@@ -119,7 +119,7 @@ trend plots to --out (default DIR).`,
 				return fmt.Errorf("creating %s: %w", dir, err)
 			}
 			table := history.Markdown(entries)
-			if err := os.WriteFile(filepath.Join(dir, history.File), []byte(table), 0o644); err != nil {
+			if err := results.WriteFile(filepath.Join(dir, history.File), []byte(table)); err != nil {
 				return fmt.Errorf("writing history: %w", err)
 			}
 			files, err := history.Plot(dir, entries)

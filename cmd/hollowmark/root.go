@@ -12,6 +12,6 @@ func newRootCommand(version string) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.AddCommand(newUpCommand(), newNodesCommand(), newRunCommand(), newReportCommand(), newCompareCommand(), newHistoryCommand(), newScenariosCommand(), newValidateCommand(), newVersionCommand(version))
+	root.AddCommand(newUpCommand(), newNodesCommand(), newRunCommand(), newReportCommand(), newCompareCommand(), newHistoryCommand(), newScenariosCommand(), newMethodsCommand(), newValidateCommand(), newVersionCommand(version))
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hollowmark/hollowmark/cl2"
+	"github.com/hollowmark/hollowmark/measurements"
 	"github.com/hollowmark/hollowmark/scenarios"
 )
 
@@ -29,6 +30,26 @@ func newScenariosCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func newMethodsCommand() *cobra.Command {
+	var markdown bool
+	cmd := &cobra.Command{
+		Use:   "methods",
+		Short: "List the measurement methods a scenario may use, with their actions and parameters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			methods := measurements.NewRegistry()
+			if markdown {
+				fmt.Fprint(cmd.OutOrStdout(), methods.Markdown())
+			} else {
+				fmt.Fprint(cmd.OutOrStdout(), methods.Text())
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the reference of docs/scenarios.md (between its markers)")
+	return cmd
 }
 
 func newValidateCommand() *cobra.Command {

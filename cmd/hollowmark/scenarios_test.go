@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hollowmark/hollowmark/measurements"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -23,6 +25,27 @@ func TestScenariosListsDensity(t *testing.T) {
 	out, err := run(t, "scenarios")
 	if err != nil || !strings.HasPrefix(out, "density\t") {
 		t.Fatalf("output %q, error %v", out, err)
+	}
+}
+
+// TestMethodsPrintsTheRegistry: docs/scenarios.md's reference is what
+// `methods --markdown` prints (a test in measurements holds the file to it).
+func TestMethodsPrintsTheRegistry(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"methods"}, measurements.NewRegistry().Text()},
+		{[]string{"methods", "--markdown"}, measurements.NewRegistry().Markdown()},
+	}
+	for _, tt := range tests {
+		out, err := run(t, tt.args...)
+		if err != nil || out != tt.want {
+			t.Errorf("%v: error %v, output\n%s\nwant\n%s", tt.args, err, out, tt.want)
+		}
+		if !strings.Contains(out, "WaitForGenericK8sObjects") {
+			t.Errorf("%v: no WaitForGenericK8sObjects in\n%s", tt.args, out)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/hollowmark/hollowmark/controlplane"
+	"github.com/hollowmark/hollowmark/internal/rundir"
 	"github.com/hollowmark/hollowmark/internal/testenv"
 )
 
@@ -88,7 +89,31 @@ func TestUpServesClusterAndLeavesNothingBehind(t *testing.T) {
 			for _, c := range record.Components {
 				waitGone(t, c.Name, c.PID)
 			}
+			checkStaleMarking(t, runDir, tt.signal == syscall.SIGKILL)
 		})
+	}
+}
+
+// checkStaleMarking starts the next hollowmark beside runDir (one that
+// fails at once, on a missing kubeconfig) and checks that it marked runDir
+// stale exactly when the hollowmark there was killed.
+func checkStaleMarking(t *testing.T, runDir string, killed bool) {
+	t.Helper()
+	next := filepath.Join(filepath.Dir(runDir), "next-run")
+	out, err := exec.Command(filepath.Join(testenv.BinDir(t), "hollowmark"), "nodes", "--count", "1", "--run-dir", next,
+		"--kubeconfig", filepath.Join(next, "missing")).CombinedOutput()
+	if err == nil {
+		t.Fatalf("nodes with a missing kubeconfig succeeded:\n%s", out)
+	}
+	_, staleErr := os.Stat(filepath.Join(runDir, rundir.StaleFile))
+	if marked := staleErr == nil; marked != killed {
+		t.Errorf("run directory marked stale: %v, want %v (hollowmark killed: %v)", marked, killed, killed)
+	}
+	if _, err := os.Stat(filepath.Join(runDir, rundir.OwnerFile)); !os.IsNotExist(err) {
+		t.Errorf("owner mark still in the run directory after the next run: %v", err)
+	}
+	if killed && !strings.Contains(string(out), "marked stale") {
+		t.Errorf("the next run did not say it marked a stale run directory:\n%s", out)
 	}
 }
 
