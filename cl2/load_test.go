@@ -1,6 +1,7 @@
 package cl2
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,26 +71,33 @@ func TestTranslatesEveryPart(t *testing.T) {
 		t.Errorf("cluster-scoped phase %+v", cluster)
 	}
 	start := stepNamed(t, s, "starting measurements").Measurements
-	if len(start) != 2 || start[0].Method != "PodStartupLatency" || start[0].Action != "start" ||
+	if len(start) != 3 || start[0].Method != "PodStartupLatency" || start[0].Action != "start" ||
 		start[0].Params["labelSelector"] != "group = all" || start[0].Params["thresholds"].(map[string]any)["p99"] != "4s" ||
 		start[1].Method != "APIResponsiveness" || start[1].Identifier != "APIResponsiveness" {
 		t.Errorf("measurements started: %+v", start)
 	}
-	// A wrapper with instances: one wait each, with the start's params and
-	// the instance's.
-	wait := stepNamed(t, s, "Waiting").Measurements
-	if len(wait) != 2 || wait[0].Identifier != "WaitForDeployments" || wait[1].Identifier != "WaitForStatefulSets" ||
-		wait[0].Action != "wait" || wait[0].Params["timeout"] != "2m" || wait[0].Params["labelSelector"] != "group = all" {
-		t.Errorf("waits: %+v", wait)
+	// A method we do not have is our Unsupported, which records a skipped
+	// check naming the config's line.
+	if u := start[2]; u.Method != "Unsupported" || u.Action != "start" || u.Identifier != "Network" ||
+		u.Params["measurement"] != "InClusterNetworkLatency (Network)" ||
+		!strings.Contains(u.Params["reason"].(string), "testdata/all/modules/measurements.yaml:16") {
+		t.Errorf("unsupported measurement: %+v", u)
 	}
-	unsupported := 0
-	for _, w := range s.Warnings {
-		if strings.Contains(w, "measurements.yaml:16: measurement InClusterNetworkLatency (Network) is not supported") {
-			unsupported++
-		}
+	// A wrapper with instances: one action each, the instance's params
+	// over the shared ones.
+	begin := stepNamed(t, s, "Starting to wait").Measurements
+	if len(begin) != 2 || begin[0].Identifier != "WaitForDeployments" || begin[1].Identifier != "WaitForStatefulSets" ||
+		begin[0].Action != "start" || begin[0].Params["timeout"] != "2m" || begin[0].Params["labelSelector"] != "group = all" ||
+		begin[0].Params["kind"] != "Deployment" || begin[1].Params["kind"] != "StatefulSet" || begin[1].Params["apiVersion"] != "apps/v1" {
+		t.Errorf("waits started: %+v", begin)
 	}
-	if unsupported != 1 {
-		t.Errorf("warnings %q: want InClusterNetworkLatency reported once, at its line", s.Warnings)
+	if wait := stepNamed(t, s, "Waiting").Measurements; len(wait) != 2 || wait[1].Identifier != "WaitForStatefulSets" || wait[1].Action != "gather" {
+		t.Errorf("waits gathered: %+v", wait)
+	}
+	// CL2 reports API call latency without failing unless told to; we
+	// check it, and say so.
+	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "measurements.yaml:13: APIResponsivenessPrometheus APIResponsiveness: enableViolations (CL2's default false) is not honoured") {
+		t.Errorf("warnings %q", s.Warnings)
 	}
 }
 
@@ -231,5 +239,68 @@ func TestDetectsConfigs(t *testing.T) {
 		if err != nil || got != tc.cl2 {
 			t.Errorf("IsConfig(%s) = %v, %v; want %v", tc.file, got, err, tc.cl2)
 		}
+	}
+}
+
+func TestMeasurementCallsTranslate(t *testing.T) {
+	for _, tc := range []struct {
+		name, call string
+		want       scenarios.MeasurementAction // Identifier defaults to M
+		noAction   bool
+	}{
+		{name: "pod startup", call: "Method: PodStartupLatency\n    Params: {action: start, labelSelector: a = b, threshold: 20s, perc90Threshold: 10s, schedulerName: default-scheduler}",
+			want: scenarios.MeasurementAction{Method: "PodStartupLatency", Action: "start",
+				Params: map[string]any{"labelSelector": "a = b", "threshold": "20s", "thresholds": map[string]any{"p90": "10s"}}}},
+		{name: "scheduling throughput, CL2's spelling", call: "Method: SchedulingThroughput\n    Params: {action: start, measurmentInterval: 1s}",
+			want: scenarios.MeasurementAction{Method: "SchedulingThroughput", Action: "start", Params: map[string]any{"interval": "1s"}}},
+		{name: "controlled pods", call: "Method: WaitForControlledPodsRunning\n    Params: {action: start, apiVersion: apps/v1, kind: Deployment, labelSelector: g = x, operationTimeout: 90s, checkIfPodsAreUpdated: true}",
+			want: scenarios.MeasurementAction{Method: "WaitForControlledPodsRunning", Action: "start",
+				Params: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "labelSelector": "g = x", "timeout": "90s"}}},
+		{name: "running pods, all namespaces as CL2", call: "Method: WaitForRunningPods\n    Params: {labelSelector: g = x, desiredPodCount: 5, timeout: 2m}",
+			want: scenarios.MeasurementAction{Method: "WaitForRunningPods", Action: "wait",
+				Params: map[string]any{"labelSelector": "g = x", "desiredPodCount": 5, "timeout": "2m", "scope": "all"}}},
+		{name: "generic objects, cluster-scoped as CL2", call: "Method: WaitForGenericK8sObjects\n    Params: {objectGroup: storage.k8s.io, objectVersion: v1, objectResource: storageclasses, minDesiredObjectCount: 1, successfulConditions: [Ready=True]}",
+			want: scenarios.MeasurementAction{Method: "WaitForGenericK8sObjects", Action: "wait",
+				Params: map[string]any{"objectGroup": "storage.k8s.io", "objectVersion": "v1", "objectResource": "storageclasses",
+					"minDesiredObjectCount": 1, "successfulConditions": []any{"Ready=True"}, "scope": "cluster"}}},
+		{name: "generic objects in the run's namespaces", call: "Method: WaitForGenericK8sObjects\n    Params: {objectVersion: v1, objectResource: pods, minDesiredObjectCount: 1, namespaceRange: {min: 1, max: 1}}",
+			want: scenarios.MeasurementAction{Method: "WaitForGenericK8sObjects", Action: "wait",
+				Params: map[string]any{"objectVersion": "v1", "objectResource": "pods", "minDesiredObjectCount": 1, "scope": "run"}}},
+		{name: "sleep", call: "Method: Sleep\n    Params: {duration: 1m}",
+			want: scenarios.MeasurementAction{Method: "Sleep", Action: "wait", Params: map[string]any{"duration": "1m"}}},
+		{name: "a sleep of nothing", call: "Method: Sleep\n    Params: {duration: 0s}", noAction: true},
+		{name: "nodes", call: "Method: WaitForNodes\n    Params: {minDesiredNodeCount: 3, maxDesiredNodeCount: 3, timeout: 1m}",
+			want: scenarios.MeasurementAction{Method: "WaitForNodesReady", Action: "wait", Params: map[string]any{"minCount": 3, "timeout": "1m"}}},
+		{name: "resource usage", call: "Method: ResourceUsageSummary\n    Params: {action: start}",
+			want: scenarios.MeasurementAction{Method: "ResourceUsage", Action: "start", Params: map[string]any{}}},
+		{name: "unsupported, without an action", call: "Method: APIAvailability\n    Params: {action: pause}",
+			want: scenarios.MeasurementAction{Method: "Unsupported", Action: "wait", Params: map[string]any{"measurement": "APIAvailability (M)"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := "name: x\nsteps:\n- name: s\n  measurements:\n  - Identifier: M\n    " + tc.call + "\n- name: other\n  measurements:\n  - {Identifier: N, Method: Sleep, Params: {duration: 1s}}\n"
+			s, err := Load(writeConfig(t, "config.yaml", cfg), Options{Nodes: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := s.Steps[0].Measurements
+			if tc.noAction {
+				if s.Steps[0].Name != "other" {
+					t.Errorf("want no action, have %+v", got)
+				}
+				return
+			}
+			if tc.want.Identifier == "" {
+				tc.want.Identifier = "M"
+			}
+			if len(got) != 1 {
+				t.Fatalf("actions %+v", got)
+			}
+			if tc.want.Method == "Unsupported" {
+				delete(got[0].Params, "reason")
+			}
+			if fmt.Sprint(got[0]) != fmt.Sprint(tc.want) {
+				t.Errorf("got  %+v\nwant %+v", got[0], tc.want)
+			}
+		})
 	}
 }

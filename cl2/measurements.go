@@ -1,6 +1,7 @@
 package cl2
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hollowmark/hollowmark/measurements"
 	"github.com/hollowmark/hollowmark/scenarios"
 )
 
@@ -20,13 +22,17 @@ type methodMap struct {
 	actions map[string]string
 	// params maps CL2's parameter names to ours.
 	params map[string]param
+	// noop says whether a call does nothing (e.g. a Sleep of 0s, which
+	// ours refuses as a duration).
+	noop func(params map[string]any) bool
 }
 
 // param is how one CL2 parameter translates. With no ours, CL2 reads it
 // and we do not honour it: a value that changes nothing here (ignore) is
 // dropped, any other is dropped with a warning saying why. A parameter
 // with a CL2 default (def, read on action on) that we do not honour warns
-// when left out too.
+// when left out too. absent is our value for CL2's behaviour when the
+// parameter is left out, where our default differs.
 type param struct {
 	ours    string // our parameter; "a.b" sets key b of map parameter a
 	convert func(any) (any, error)
@@ -34,6 +40,7 @@ type param struct {
 	why     string
 	def     any
 	on      string
+	absent  any
 }
 
 // selectorParams are CL2's object selector (namespace, labelSelector,
@@ -47,7 +54,7 @@ var selectorParams = map[string]param{
 }
 
 // methods is the one table of CL2 measurement methods we run. A method
-// not here is reported as not supported (skipped) and the run goes on.
+// not here runs as our Unsupported: a skipped check, and the run goes on.
 var methods = map[string]methodMap{
 	"PodStartupLatency": {ours: "PodStartupLatency", actions: startGather, params: with(selectorParams, map[string]param{
 		"threshold":        {ours: "threshold", convert: durationString},
@@ -71,17 +78,43 @@ var methods = map[string]methodMap{
 		"threshold":          {ignore: equals(0.0), why: "scheduling throughput is reported, not checked"},
 		"enableViolations":   {ignore: always},
 	})},
-	// CL2 starts watching the controllers at start and waits at gather
-	// (as often as the config gathers); our barrier waits, with the
-	// start's parameters.
-	"WaitForControlledPodsRunning": {ours: "WaitForControlledPodsRunning", actions: map[string]string{"start": "", "gather": "wait"}, params: with(selectorParams, map[string]param{
+	"WaitForControlledPodsRunning": {ours: "WaitForControlledPodsRunning", actions: startGather, params: with(selectorParams, map[string]param{
 		"operationTimeout":      {ours: "timeout", convert: durationString},
-		"apiVersion":            {ignore: always},
-		"kind":                  {ignore: always},
+		"apiVersion":            {ours: "apiVersion", convert: str},
+		"kind":                  {ours: "kind", convert: str},
 		"checkIfPodsAreUpdated": {ignore: always},
 		"countErrorMargin":      {ignore: equals(0.0), why: "every controller must have exactly its pods"},
 		"syncTimeout":           {ignore: always},
 	})},
+	"WaitForRunningPods": {ours: "WaitForRunningPods", actions: map[string]string{"": "wait"}, params: map[string]param{
+		"labelSelector":   {ours: "labelSelector", convert: str},
+		"fieldSelector":   {ours: "fieldSelector", convert: str},
+		"namespace":       {ours: "scope", convert: func(any) (any, error) { return "run", nil }, absent: "all"},
+		"desiredPodCount": {ours: "desiredPodCount", convert: whole},
+		"timeout":         {ours: "timeout", convert: durationString},
+		"refreshInterval": {ignore: always},
+		"isFatal":         {ignore: always},
+	}},
+	"WaitForGenericK8sObjects": {ours: "WaitForGenericK8sObjects", actions: map[string]string{"": "wait"}, params: map[string]param{
+		"objectGroup":           {ours: "objectGroup", convert: str},
+		"objectVersion":         {ours: "objectVersion", convert: str},
+		"objectResource":        {ours: "objectResource", convert: str},
+		"labelSelector":         {ours: "labelSelector", convert: str},
+		"namespaceRange":        {ours: "scope", convert: namespaceScope, absent: "cluster"},
+		"successfulConditions":  {ours: "successfulConditions"},
+		"failedConditions":      {ours: "failedConditions"},
+		"minDesiredObjectCount": {ours: "minDesiredObjectCount", convert: whole},
+		"maxFailedObjectCount":  {ours: "maxFailedObjectCount", convert: whole},
+		"timeout":               {ours: "timeout", convert: durationString},
+		"refreshInterval":       {ignore: always},
+	}},
+	"Sleep": {ours: "Sleep", actions: map[string]string{"": "wait"}, params: map[string]param{
+		"duration": {ours: "duration", convert: durationString},
+	}, noop: func(p map[string]any) bool {
+		d, _ := p["duration"].(string)
+		v, err := time.ParseDuration(d)
+		return err == nil && v == 0
+	}},
 	"ResourceUsageSummary": {ours: "ResourceUsage", actions: startGather, params: map[string]param{
 		"resourceConstraints": {ignore: isEmpty, why: "resource usage is reported, not checked"},
 		"host":                {ignore: always},
@@ -94,6 +127,22 @@ var methods = map[string]methodMap{
 		"timeout":             {ours: "timeout", convert: durationString},
 		"refreshInterval":     {ignore: always},
 	})},
+}
+
+// namespaceScope reads WaitForGenericK8sObjects' namespaceRange: all
+// namespaces, or a range of the run's (we count in all of the run's).
+func namespaceScope(v any) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("want {min, max} or {allNamespaces: true}, have %v", v)
+	}
+	if all, _ := m["allNamespaces"].(bool); all {
+		return "all", nil
+	}
+	if _, other := m["prefix"]; other {
+		return nil, errors.New("namespaces other than the run's (prefix) are not supported")
+	}
+	return "run", nil
 }
 
 var startGather = map[string]string{"start": "start", "gather": "gather"}
@@ -187,14 +236,15 @@ type call struct {
 	at                 origin
 }
 
-// translate maps a CL2 call onto our action. It returns no action when
-// ours has nothing to do for it (e.g. CL2's start of a barrier we run at
-// gather: its params are kept in started for the gather), and warnings for
-// parameters it drops.
-func (c call) translate(started map[string]map[string]any) (*scenarios.MeasurementAction, []string, error) {
+// translate maps a CL2 call onto our action, with warnings for the
+// parameters it drops. It returns no action when the call does nothing.
+func (c call) translate() (*scenarios.MeasurementAction, []string, error) {
 	spec, ok := methods[c.method]
 	if !ok {
-		return nil, nil, errNotSupported
+		return c.unsupported(), nil, nil
+	}
+	if spec.noop != nil && spec.noop(c.params) {
+		return nil, nil, nil
 	}
 	action, _ := c.params["action"].(string)
 	ours, known := spec.actions[action]
@@ -205,21 +255,17 @@ func (c call) translate(started map[string]map[string]any) (*scenarios.Measureme
 		}
 		return nil, nil, c.at.fail(fmt.Sprintf("%s takes params.action %s, not %q", c.method, strings.Join(have, ", "), action), "params")
 	}
-	key := c.method + "/" + c.identifier
-	if ours == "" {
-		started[key] = c.params
-		return nil, nil, nil
-	}
-	if prior, ok := started[key]; ok {
-		params := maps.Clone(prior)
-		maps.Copy(params, c.params)
-		c.params = params
-	}
 	out := &scenarios.MeasurementAction{Identifier: identifier(c.identifier), Method: spec.ours, Action: ours, Params: map[string]any{}}
 	var warnings []string
 	for _, k := range slices.Sorted(maps.Keys(spec.params)) {
 		p := spec.params[k]
-		if _, given := c.params[k]; !given && p.def != nil && p.on == action && !p.ignore(p.def) {
+		if _, given := c.params[k]; given {
+			continue
+		}
+		if p.absent != nil {
+			out.Params[p.ours] = p.absent
+		}
+		if p.def != nil && p.on == action && !p.ignore(p.def) {
 			file, line := c.at.where("params")
 			warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s (CL2's default %v) is not honoured: %s", file, line, c.method, c.identifier, k, p.def, p.why))
 		}
@@ -261,5 +307,20 @@ func (c call) translate(started map[string]map[string]any) (*scenarios.Measureme
 	return out, warnings, nil
 }
 
-// errNotSupported marks a CL2 method we do not run.
-var errNotSupported = fmt.Errorf("not supported")
+// unsupported stands in for a CL2 method we do not have: our Unsupported
+// method records it as a skipped check, at gather for CL2's start/gather
+// pairs, at once for any other action.
+func (c call) unsupported() *scenarios.MeasurementAction {
+	action, _ := c.params["action"].(string)
+	if action != "start" && action != "gather" {
+		action = "wait"
+	}
+	file, line := c.at.where("method")
+	name := c.method
+	if c.identifier != c.method {
+		name = fmt.Sprintf("%s (%s)", c.method, c.identifier)
+	}
+	return &scenarios.MeasurementAction{Identifier: identifier(c.identifier), Method: measurements.UnsupportedName, Action: action,
+		Params: map[string]any{"measurement": name,
+			"reason": fmt.Sprintf("hollowmark has no %s (%s:%d)", c.method, file, line)}}
+}

@@ -18,7 +18,6 @@ type translation struct {
 	root     origin
 	steps    []stepOrigin
 	warnings []string
-	started  map[string]map[string]any
 }
 
 // stepOrigin is where one of our steps came from; actions[j] is the CL2
@@ -29,7 +28,7 @@ type stepOrigin struct {
 }
 
 func (r *reader) translate(cfg *config, root origin, steps []flatStep) (*scenarios.Scenario, error) {
-	t := &translation{r: r, root: root, started: map[string]map[string]any{}, warnings: r.warnings}
+	t := &translation{r: r, root: root, warnings: r.warnings}
 	if len(cfg.Dependencies) > 0 {
 		return nil, root.fail("dependencies (installing drivers and the like before the test) are not supported", "dependencies")
 	}
@@ -116,10 +115,8 @@ func (t *translation) step(fs flatStep, i int) (scenarios.Step, stepOrigin, erro
 			continue
 		}
 		for _, c := range calls {
-			a, warnings, err := c.translate(t.started)
+			a, warnings, err := c.translate()
 			switch {
-			case errors.Is(err, errNotSupported):
-				t.warn(c.at, fmt.Sprintf("measurement %s (%s) is not supported: skipped", c.method, c.identifier), "method")
 			case err != nil:
 				errs = append(errs, err)
 			case a != nil:
