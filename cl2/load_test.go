@@ -94,6 +94,12 @@ func TestTranslatesEveryPart(t *testing.T) {
 	if wait := stepNamed(t, s, "Waiting").Measurements; len(wait) != 2 || wait[1].Identifier != "WaitForStatefulSets" || wait[1].Action != "gather" {
 		t.Errorf("waits gathered: %+v", wait)
 	}
+	// Gathered again without a new start (CL2 waits for the deletion this
+	// way): our barrier waits, with the start's params.
+	again := stepNamed(t, s, "Waiting again").Measurements
+	if len(again) != 2 || again[0].Action != "wait" || again[0].Params["kind"] != "Deployment" || again[0].Params["timeout"] != "2m" {
+		t.Errorf("waits gathered again: %+v", again)
+	}
 	// CL2 reports API call latency without failing unless told to; we
 	// check it, and say so.
 	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "measurements.yaml:13: APIResponsivenessPrometheus APIResponsiveness: enableViolations (CL2's default false) is not honoured") {

@@ -25,6 +25,10 @@ type methodMap struct {
 	// noop says whether a call does nothing (e.g. a Sleep of 0s, which
 	// ours refuses as a duration).
 	noop func(params map[string]any) bool
+	// regather is our action for a gather after a gather: CL2 may gather a
+	// barrier again (wait for the pods to be created, then deleted), ours
+	// then waits with the start's params.
+	regather string
 }
 
 // param is how one CL2 parameter translates. With no ours, CL2 reads it
@@ -78,7 +82,7 @@ var methods = map[string]methodMap{
 		"threshold":          {ignore: equals(0.0), why: "scheduling throughput is reported, not checked"},
 		"enableViolations":   {ignore: always},
 	})},
-	"WaitForControlledPodsRunning": {ours: "WaitForControlledPodsRunning", actions: startGather, params: with(selectorParams, map[string]param{
+	"WaitForControlledPodsRunning": {ours: "WaitForControlledPodsRunning", actions: startGather, regather: "wait", params: with(selectorParams, map[string]param{
 		"operationTimeout":      {ours: "timeout", convert: durationString},
 		"apiVersion":            {ours: "apiVersion", convert: str},
 		"kind":                  {ours: "kind", convert: str},
@@ -236,9 +240,18 @@ type call struct {
 	at                 origin
 }
 
+// starts are the params of each measurement's last start, and whether it
+// was gathered since, by method and identifier.
+type starts map[string]*startState
+
+type startState struct {
+	params   map[string]any
+	gathered bool
+}
+
 // translate maps a CL2 call onto our action, with warnings for the
 // parameters it drops. It returns no action when the call does nothing.
-func (c call) translate() (*scenarios.MeasurementAction, []string, error) {
+func (c call) translate(started starts) (*scenarios.MeasurementAction, []string, error) {
 	spec, ok := methods[c.method]
 	if !ok {
 		return c.unsupported(), nil, nil
@@ -248,6 +261,17 @@ func (c call) translate() (*scenarios.MeasurementAction, []string, error) {
 	}
 	action, _ := c.params["action"].(string)
 	ours, known := spec.actions[action]
+	key := c.method + "/" + c.identifier
+	switch st := started[key]; {
+	case action == "start":
+		started[key] = &startState{params: c.params}
+	case action == "gather" && st != nil && st.gathered && spec.regather != "":
+		params := maps.Clone(st.params)
+		maps.Copy(params, c.params)
+		c.params, ours = params, spec.regather
+	case action == "gather" && st != nil:
+		st.gathered = true
+	}
 	if !known {
 		var have []string
 		for _, a := range slices.Sorted(maps.Keys(spec.actions)) {

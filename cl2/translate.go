@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/hollowmark/hollowmark/scenarios"
@@ -18,6 +17,7 @@ type translation struct {
 	root     origin
 	steps    []stepOrigin
 	warnings []string
+	started  starts
 }
 
 // stepOrigin is where one of our steps came from; actions[j] is the CL2
@@ -28,7 +28,7 @@ type stepOrigin struct {
 }
 
 func (r *reader) translate(cfg *config, root origin, steps []flatStep) (*scenarios.Scenario, error) {
-	t := &translation{r: r, root: root, warnings: r.warnings}
+	t := &translation{r: r, root: root, warnings: r.warnings, started: starts{}}
 	if len(cfg.Dependencies) > 0 {
 		return nil, root.fail("dependencies (installing drivers and the like before the test) are not supported", "dependencies")
 	}
@@ -65,7 +65,7 @@ func (r *reader) translate(cfg *config, root origin, steps []flatStep) (*scenari
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s.Warnings = slices.Compact(t.warnings) // a module run twice warns twice
+	s.Warnings = unique(t.warnings) // a module run twice warns twice
 	if err := s.Validate(t.locate); err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (t *translation) step(fs flatStep, i int) (scenarios.Step, stepOrigin, erro
 			continue
 		}
 		for _, c := range calls {
-			a, warnings, err := c.translate()
+			a, warnings, err := c.translate(t.started)
 			switch {
 			case err != nil:
 				errs = append(errs, err)
@@ -179,6 +179,19 @@ func (so stepOrigin) locate(path []any) (string, int) {
 		cl2 = append(cl2, p)
 	}
 	return so.at.where(cl2...)
+}
+
+// unique is list without repeats, in order.
+func unique(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 var notDNS = regexp.MustCompile(`[^a-z0-9-]+`)
