@@ -71,7 +71,16 @@ var methods = map[string]methodMap{
 	"APIResponsivenessPrometheus": {ours: "APIResponsiveness", actions: startGather, params: map[string]param{
 		"enableViolations": {ignore: equals(true), def: false, on: "gather",
 			why: "CL2 would report slow calls without failing the test; here a violated SLO fails the run (exit code 1)"},
-		"useSimpleLatencyQuery":   {ignore: equals(false), why: "the SLO is checked on the worst 5-minute window; the whole run's figures are in the same table"},
+		// CL2's simple query is one histogram_quantile over the whole
+		// measurement: ours with a window longer than any run.
+		"useSimpleLatencyQuery": {ours: "window", on: "gather", convert: func(v any) (any, error) {
+			if b, ok := v.(bool); !ok {
+				return nil, fmt.Errorf("want true or false, have %v", v)
+			} else if b {
+				return wholeRunWindow, nil
+			}
+			return nil, nil
+		}},
 		"summaryName":             {ignore: always},
 		"allowedSlowCalls":        {ignore: equals(0.0), why: "no slow calls are allowed"},
 		"customThresholds":        {ignore: isEmpty, why: "the SLO's thresholds (1s, 5s, 30s) apply"},
@@ -148,6 +157,10 @@ func namespaceScope(v any) (any, error) {
 	}
 	return "run", nil
 }
+
+// wholeRunWindow is a window longer than any run: APIResponsiveness then
+// checks the whole run, as one window.
+const wholeRunWindow = "8760h"
 
 var startGather = map[string]string{"start": "start", "gather": "gather"}
 
@@ -251,7 +264,9 @@ type startState struct {
 
 // translate maps a CL2 call onto our action, with warnings for the
 // parameters it drops. It returns no action when the call does nothing.
-func (c call) translate(started starts) (*scenarios.MeasurementAction, []string, error) {
+// gather holds the params of the gather that will end a start: CL2 reads
+// some of them then, ours at start.
+func (c call) translate(started starts, gather map[string]any) (*scenarios.MeasurementAction, []string, error) {
 	spec, ok := methods[c.method]
 	if !ok {
 		return c.unsupported(), nil, nil
@@ -298,37 +313,88 @@ func (c call) translate(started starts) (*scenarios.MeasurementAction, []string,
 		if k == "action" {
 			continue
 		}
-		v := c.params[k]
 		p, ok := spec.params[k]
 		if !ok {
 			return nil, nil, c.at.fail(fmt.Sprintf("%s has no parameter %q in ClusterLoader2 (have %s)", c.method, k,
 				strings.Join(append(slices.Sorted(maps.Keys(spec.params)), "action"), ", ")), "params", k)
 		}
-		if p.ours == "" {
-			if p.ignore == nil || !p.ignore(v) {
-				file, line := c.at.where("params", k)
-				warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s=%v is not honoured: %s", file, line, c.method, c.identifier, k, v, p.why))
-			}
-			continue
+		if p.ours != "" && p.on == "gather" && action == "gather" {
+			continue // taken by the start
 		}
-		if p.convert != nil {
-			var err error
-			if v, err = p.convert(v); err != nil {
-				return nil, nil, c.at.fail(err.Error(), "params", k)
-			}
+		w, err := c.set(out, k, c.params[k], p, c.at)
+		if err != nil {
+			return nil, nil, err
 		}
-		if outer, inner, nested := strings.Cut(p.ours, "."); nested {
-			m, _ := out.Params[outer].(map[string]any)
-			if m == nil {
-				m = map[string]any{}
+		warnings = append(warnings, w...)
+	}
+	if action == "start" {
+		for _, k := range slices.Sorted(maps.Keys(gather)) {
+			if p := spec.params[k]; p.ours != "" && p.on == "gather" {
+				if _, err := c.set(out, k, gather[k], p, c.at); err != nil {
+					return nil, nil, err
+				}
 			}
-			m[inner] = v
-			out.Params[outer] = m
-		} else {
-			out.Params[p.ours] = v
 		}
 	}
 	return out, warnings, nil
+}
+
+// set puts CL2 parameter k's value into our action, or says why not.
+func (c call) set(out *scenarios.MeasurementAction, k string, v any, p param, at origin) ([]string, error) {
+	if p.ours == "" {
+		if p.ignore == nil || !p.ignore(v) {
+			file, line := at.where("params", k)
+			return []string{fmt.Sprintf("%s:%d: %s %s: %s=%v is not honoured: %s", file, line, c.method, c.identifier, k, v, p.why)}, nil
+		}
+		return nil, nil
+	}
+	if p.convert != nil {
+		var err error
+		if v, err = p.convert(v); err != nil {
+			return nil, at.fail(err.Error(), "params", k)
+		}
+		if v == nil {
+			return nil, nil // CL2's value is our default
+		}
+	}
+	if outer, inner, nested := strings.Cut(p.ours, "."); nested {
+		m, _ := out.Params[outer].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+		}
+		m[inner] = v
+		out.Params[outer] = m
+		return nil, nil
+	}
+	out.Params[p.ours] = v
+	return nil, nil
+}
+
+// gathersOf pairs each start with the gather that ends it: by the index
+// of the start among all calls, in config order, the gather's params.
+func gathersOf(steps []flatStep) map[int]map[string]any {
+	out := map[int]map[string]any{}
+	open := map[string]int{}
+	i := 0
+	for _, st := range steps {
+		for j, m := range st.Measurements {
+			calls, _ := measurementCalls(m, st.at.at("measurements", j))
+			for _, c := range calls {
+				key := c.method + "/" + c.identifier
+				switch c.params["action"] {
+				case "start":
+					open[key] = i
+				case "gather":
+					if s, ok := open[key]; ok {
+						out[s] = c.params
+						delete(open, key)
+					}
+				}
+				i++
+			}
+		}
+	}
+	return out
 }
 
 // unsupported stands in for a CL2 method we do not have: our Unsupported

@@ -18,6 +18,10 @@ type translation struct {
 	steps    []stepOrigin
 	warnings []string
 	started  starts
+	// gathers are the params of the gather ending each start, by the
+	// start's index among the calls; calls counts the calls translated.
+	gathers map[int]map[string]any
+	calls   int
 }
 
 // stepOrigin is where one of our steps came from; actions[j] is the CL2
@@ -28,7 +32,7 @@ type stepOrigin struct {
 }
 
 func (r *reader) translate(cfg *config, root origin, steps []flatStep) (*scenarios.Scenario, error) {
-	t := &translation{r: r, root: root, warnings: r.warnings, started: starts{}}
+	t := &translation{r: r, root: root, warnings: r.warnings, started: starts{}, gathers: gathersOf(steps)}
 	if len(cfg.Dependencies) > 0 {
 		return nil, root.fail("dependencies (installing drivers and the like before the test) are not supported", "dependencies")
 	}
@@ -115,7 +119,8 @@ func (t *translation) step(fs flatStep, i int) (scenarios.Step, stepOrigin, erro
 			continue
 		}
 		for _, c := range calls {
-			a, warnings, err := c.translate(t.started)
+			a, warnings, err := c.translate(t.started, t.gathers[t.calls])
+			t.calls++
 			switch {
 			case err != nil:
 				errs = append(errs, err)
