@@ -28,6 +28,8 @@ KUBE_LDFLAGS := -X $(KV).gitVersion=$(KUBE_VERSION) \
 # Flags for `make run`; override on the command line, e.g.
 #   make run RUN_FLAGS="--nodes 1000 --etcd-unsafe-no-fsync"
 RUN_FLAGS ?= --nodes 100
+# The built-in scenario `make run` runs (hollowmark scenarios lists them).
+SCENARIO  ?= density
 
 .PHONY: all build hollowmark upstream run test test-fidelity test-faults bench lint clean chromium
 
@@ -49,7 +51,7 @@ upstream:
 	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/ $(UPSTREAM)
 
 run: build
-	$(BIN)/hollowmark run --scenario density $(RUN_FLAGS)
+	$(BIN)/hollowmark run --scenario $(SCENARIO) $(RUN_FLAGS)
 
 # Integration tests start real control planes from bin/; the race detector
 # runs too (it found a real race in the HTTP/2 client).

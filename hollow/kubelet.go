@@ -135,7 +135,9 @@ func (k *Kubelet) register(ctx context.Context) error {
 		// The CSI plugin's start-up looks for the Node before it exists.
 		k.call(ctx, kubeapi.Call{Verb: "GET", Path: "/api/v1/nodes/" + k.name})
 	}
-	resp := k.call(ctx, kubeapi.Call{Verb: "POST", Path: "/api/v1/nodes", ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true})
+	// A repeated create meets 409, handled here: safe to resend when a
+	// lost connection leaves its outcome unknown.
+	resp := k.call(ctx, kubeapi.Call{Verb: "POST", Path: "/api/v1/nodes", ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true, Idempotent: true})
 	if kubeapi.IsStatus(resp.Err, 409) {
 		resp = k.call(ctx, kubeapi.Call{Verb: "GET", Path: "/api/v1/nodes/" + k.name, Unthrottled: true})
 	}
@@ -512,7 +514,7 @@ func (k *Kubelet) reRegisterLocked() {
 	if err != nil {
 		return
 	}
-	k.client.Do(kubeapi.Call{Verb: "POST", Path: "/api/v1/nodes", ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true},
+	k.client.Do(kubeapi.Call{Verb: "POST", Path: "/api/v1/nodes", ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true, Idempotent: true},
 		func(resp kubeapi.Response) {
 			k.mu.Lock()
 			defer k.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -58,6 +59,8 @@ type Pool struct {
 	connsMu sync.Mutex
 	conns   []*kubeapi.Pool
 	cancel  context.CancelFunc
+	// pathPrefix is the path of the API server's URL, kept on every call.
+	pathPrefix string
 }
 
 // Names returns the node names this process runs.
@@ -84,7 +87,8 @@ func StartPool(ctx context.Context, creds Credentials, cfg PoolConfig, metrics *
 	p := &Pool{
 		env: &env{cfg: &cfg.Node, codec: kubeapi.NewCodec(), metrics: metrics, probes: probes, log: log, ctx: runCtx, clock: realClock{},
 			clusterCIDRFallback: netip.MustParsePrefix("10.64.0.0/10")},
-		cancel: cancel,
+		cancel:     cancel,
+		pathPrefix: strings.TrimSuffix(u.Path, "/"),
 	}
 	if creds.Issuer != nil {
 		log.Info("hollow nodes authenticate with their own certificates", zap.String("kubelet", "system:node:<name>"),
@@ -217,12 +221,13 @@ func (p *Pool) addConns(c *kubeapi.Pool) {
 
 func (p *Pool) newClient(conns *kubeapi.Pool, creds Credentials, qps float64, burst int, agent string) *kubeapi.Client {
 	c := &kubeapi.Client{
-		Conns:     conns,
-		Codec:     p.env.codec,
-		Limiter:   rate.NewLimiter(rate.Limit(qps), burst),
-		UserAgent: agent + "/" + p.env.cfg.KubeletVersion + " (linux/amd64) hollowmark",
-		Observe:   p.env.metrics.observeRequest,
-		Ctx:       p.env.ctx,
+		Conns:      conns,
+		Codec:      p.env.codec,
+		Limiter:    rate.NewLimiter(rate.Limit(qps), burst),
+		UserAgent:  agent + "/" + p.env.cfg.KubeletVersion + " (linux/amd64) hollowmark",
+		Observe:    p.env.metrics.observeRequest,
+		Ctx:        p.env.ctx,
+		PathPrefix: p.pathPrefix,
 	}
 	if creds.Issuer == nil {
 		c.Authorization = creds.Authorization

@@ -3,7 +3,10 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
 	"text/template"
 	"time"
 
@@ -28,12 +31,24 @@ type TemplateData struct {
 	Index     int
 	Namespace string
 	Params    map[string]any
+	// Seed, with the namespace and name, seeds the numbers RandIntRange
+	// draws: the same seed renders the same object, whatever the order
+	// objects are rendered in.
+	Seed uint64
 }
 
 // Render makes an object from a template of YAML with Go-template fields.
+// The template may call RandIntRange min max, a whole number drawn
+// uniformly from [min, max] (min when max <= min), as ClusterLoader2's.
 func Render(tmpl *template.Template, data TemplateData) (*unstructured.Unstructured, error) {
+	t, err := tmpl.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", tmpl.Name(), err)
+	}
+	rng := rand.New(rand.NewPCG(data.Seed, objectHash(data.Namespace, data.Name)))
+	t.Funcs(template.FuncMap{"RandIntRange": func(lo, hi any) (int, error) { return randIntRange(rng, lo, hi) }})
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, data); err != nil {
+	if err := t.Execute(&buf, data); err != nil {
 		return nil, fmt.Errorf("rendering %s for %s: %w", tmpl.Name(), data.Name, err)
 	}
 	obj := &unstructured.Unstructured{}
@@ -48,6 +63,49 @@ func Render(tmpl *template.Template, data TemplateData) (*unstructured.Unstructu
 		obj.SetNamespace(data.Namespace)
 	}
 	return obj, nil
+}
+
+// ParseFuncs are the functions Render gives each object, for parsing
+// templates before there is an object: called outside Render, they fail.
+func ParseFuncs() template.FuncMap {
+	return template.FuncMap{"RandIntRange": func(any, any) (int, error) {
+		return 0, errors.New("RandIntRange draws a number per object: use it in object templates")
+	}}
+}
+
+func objectHash(namespace, name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(namespace + "/" + name))
+	return h.Sum64()
+}
+
+func randIntRange(rng *rand.Rand, lo, hi any) (int, error) {
+	a, err := wholeNumber(lo)
+	if err != nil {
+		return 0, fmt.Errorf("RandIntRange min: %w", err)
+	}
+	b, err := wholeNumber(hi)
+	if err != nil {
+		return 0, fmt.Errorf("RandIntRange max: %w", err)
+	}
+	if a >= b {
+		return a, nil
+	}
+	return a + rng.IntN(b-a+1), nil
+}
+
+// wholeNumber takes the numbers YAML and template arithmetic produce;
+// fractions are cut towards zero, as ClusterLoader2 does.
+func wholeNumber(v any) (int, error) {
+	switch n := v.(type) {
+	case int:
+		return n, nil
+	case int64:
+		return int(n), nil
+	case float64:
+		return int(n), nil
+	}
+	return 0, fmt.Errorf("want a number, have %v", v)
 }
 
 // Objects creates, changes and deletes objects of any kind.

@@ -2,7 +2,9 @@ package loadgen_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"text/template"
@@ -10,6 +12,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -101,5 +104,62 @@ func TestRenderRejectsBadTemplates(t *testing.T) {
 		if _, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: "x", Params: map[string]any{}}); err == nil {
 			t.Errorf("%s: rendered", name)
 		}
+	}
+}
+
+// RandIntRange draws from [min, max] per object: the same seed, namespace
+// and name render the same object in any order; other seeds or names draw
+// anew.
+func TestRandIntRangeIsSeededPerObject(t *testing.T) {
+	tmpl := template.Must(template.New("cm.yaml").Funcs(loadgen.ParseFuncs()).Option("missingkey=error").Parse(
+		"apiVersion: v1\nkind: ConfigMap\ndata: {size: '{{RandIntRange .Params.min .Params.max}}'}\n"))
+	draw := func(seed uint64, name string, lo, hi any) string {
+		t.Helper()
+		obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: name, Namespace: "ns", Seed: seed, Params: map[string]any{"min": lo, "max": hi}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _, _ := unstructured.NestedString(obj.Object, "data", "size")
+		return v
+	}
+	seen := map[string]int{}
+	var first []string
+	for i := range 200 {
+		v := draw(7, fmt.Sprintf("web-%d", i), 15, 45)
+		first = append(first, v)
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 15 || n > 45 {
+			t.Fatalf("drew %q, want a number in [15, 45]", v)
+		}
+		seen[v]++
+	}
+	if len(seen) < 25 || seen["15"] == 0 || seen["45"] == 0 {
+		t.Errorf("200 draws from [15, 45] gave %d values (%v): want most of the 31, ends included", len(seen), seen)
+	}
+	for i := 199; i >= 0; i-- { // another order, the same objects
+		if v := draw(7, fmt.Sprintf("web-%d", i), 15, 45); v != first[i] {
+			t.Fatalf("web-%d drew %s, then %s with the same seed", i, first[i], v)
+		}
+	}
+	differ := 0
+	for i := range 200 {
+		if draw(8, fmt.Sprintf("web-%d", i), 15, 45) != first[i] {
+			differ++
+		}
+	}
+	if differ < 150 {
+		t.Errorf("another seed changed only %d of 200 draws", differ)
+	}
+	if v := draw(7, "web-0", 30, 30); v != "30" {
+		t.Errorf("RandIntRange 30 30 = %s, want 30", v)
+	}
+	if v := draw(7, "web-0", 40, 10); v != "40" {
+		t.Errorf("RandIntRange 40 10 = %s, want 40 (min when max <= min, as ClusterLoader2)", v)
+	}
+	if v := draw(7, "web-0", 2.9, 2.9); v != "2" {
+		t.Errorf("RandIntRange 2.9 2.9 = %s, want 2 (fractions cut)", v)
+	}
+	if _, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: "x", Params: map[string]any{"min": "a", "max": 3}}); err == nil {
+		t.Error("RandIntRange of a string rendered")
 	}
 }

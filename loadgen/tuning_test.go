@@ -3,11 +3,14 @@ package loadgen
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	testingclock "k8s.io/utils/clock/testing"
 )
 
 func TestSchedules(t *testing.T) {
@@ -49,25 +52,181 @@ func TestRandomSchedulesHoldTheirRate(t *testing.T) {
 	}
 }
 
-// Executed on a real clock, the achieved rate is within 5% of the asked
-// one: starts are scheduled from one origin, so delays do not add up.
-func TestExecuteHoldsTheRate(t *testing.T) {
-	const n, qps = 101, 100.0
+// pacedRun is one tuning set executing n actions.
+type pacedRun struct {
+	ts TuningSet
+	n  int
+}
+
+func newFakeClock() *testingclock.FakeClock {
+	return testingclock.NewFakeClock(time.Unix(1_000_000, 0))
+}
+
+// paceOnFakeClock runs the tuning sets at once on clk and returns when each
+// action started, from the clock's time at the call. Time moves on by step
+// only while every run waits on the clock, so each start is seen at the
+// first step at or after its due time.
+func paceOnFakeClock(t *testing.T, clk *testingclock.FakeClock, step time.Duration, runs ...pacedRun) [][]time.Duration {
+	t.Helper()
+	origin := clk.Now()
 	var mu sync.Mutex
-	var starts []time.Time
-	err := QPS(qps).Execute(context.Background(), n, 1, func(context.Context, int) error {
-		mu.Lock()
-		starts = append(starts, time.Now())
-		mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	starts := make([][]time.Duration, len(runs))
+	var active atomic.Int32
+	active.Store(int32(len(runs)))
+	errs := make(chan error, len(runs))
+	for j, r := range runs {
+		r.ts.Clock = clk
+		starts[j] = make([]time.Duration, r.n)
+		go func() {
+			defer active.Add(-1)
+			errs <- r.ts.pace(context.Background(), r.n, 1, func(i int, release func()) {
+				mu.Lock()
+				starts[j][i] = clk.Since(origin)
+				mu.Unlock()
+				release()
+			})
+		}()
 	}
-	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
-	rate := float64(n-1) / starts[n-1].Sub(starts[0]).Seconds()
-	if rate < qps*0.95 || rate > qps*1.05 {
-		t.Errorf("achieved %.1f/s, want %v ± 5%%", rate, qps)
+	// A guard against a hang, not a measure of speed.
+	giveUp := time.Now().Add(time.Minute)
+	for active.Load() > 0 {
+		if time.Now().After(giveUp) {
+			t.Fatalf("pacing did not end; fake time %s", clk.Since(origin))
+		}
+		if clk.Waiters() == int(active.Load()) {
+			clk.Step(step)
+		} else {
+			runtime.Gosched()
+		}
+	}
+	for range runs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	return starts
+}
+
+func ms(v ...int) []time.Duration {
+	out := make([]time.Duration, len(v))
+	for i, m := range v {
+		out[i] = time.Duration(m) * time.Millisecond
+	}
+	return out
+}
+
+// near says whether got is want to within one clock step.
+func near(got, want []time.Duration, step time.Duration) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if d := got[i] - want[i]; d < -step || d > step {
+			return false
+		}
+	}
+	return true
+}
+
+// Each kind, executed on a fake clock, starts its actions when
+// ClusterLoader2's tuning set of the same name would.
+func TestPacingOnAFakeClock(t *testing.T) {
+	const step = time.Millisecond
+	tests := []struct {
+		name string
+		ts   TuningSet
+		n    int
+		want []time.Duration
+	}{
+		{"qpsLoad: one every 1/qps", QPS(10), 5, ms(0, 100, 200, 300, 400)},
+		{"timeLimitedLoad: timeLimit/n apart", TimeLimited(time.Second), 4, ms(0, 250, 500, 750)},
+		{"steppedLoad: burstSize, then stepDelay", SteppedBurst(2, 300*time.Millisecond), 5, ms(0, 0, 300, 300, 600)},
+		{"parallelismLimitedLoad: all at once when they end at once", ParallelismLimited(2), 3, ms(0, 0, 0)},
+		{"globalQPSLoad burst 1: one every 1/qps", GlobalQPS(10, 1), 4, ms(0, 100, 200, 300)},
+		{"globalQPSLoad burst 3: three at once, then 1/qps", GlobalQPS(10, 3), 5, ms(0, 0, 0, 100, 200)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := paceOnFakeClock(t, newFakeClock(), step, pacedRun{tt.ts, tt.n})[0]
+			if !near(got, tt.want, step) {
+				t.Errorf("started at %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Randomized kinds start each action at the offset drawn for it.
+func TestRandomizedPacingFollowsTheDraws(t *testing.T) {
+	const step = time.Millisecond
+	for _, ts := range []TuningSet{RandomizedTimeLimited(2 * time.Second), RandomizedQPS(20), Poisson(20)} {
+		t.Run(ts.Name, func(t *testing.T) {
+			const n = 40
+			want := ts.Offsets(n, rand.New(rand.NewPCG(1, 1)))
+			got := paceOnFakeClock(t, newFakeClock(), step, pacedRun{ts, n})[0]
+			if !near(got, want, step) {
+				t.Errorf("started at %v, want the drawn offsets %v", got, want)
+			}
+		})
+	}
+}
+
+// globalQPSLoad's bucket is shared by every phase that uses the set, at
+// once or one after another (ClusterLoader2 keeps one limiter per set
+// name); another set of the same kind has its own.
+func TestGlobalQPSIsSharedAcrossPhases(t *testing.T) {
+	const step = time.Millisecond
+	t.Run("two phases at once", func(t *testing.T) {
+		shared := GlobalQPS(10, 1)
+		starts := paceOnFakeClock(t, newFakeClock(), step, pacedRun{shared, 3}, pacedRun{shared, 3})
+		all := slices.Sorted(slices.Values(slices.Concat(starts...)))
+		if !near(all, ms(0, 100, 200, 300, 400, 500), step) {
+			t.Errorf("starts of both phases %v, want one every 100ms between them", all)
+		}
+	})
+	t.Run("a later phase waits for the tokens an earlier one took", func(t *testing.T) {
+		shared, clk := GlobalQPS(10, 1), newFakeClock()
+		first := paceOnFakeClock(t, clk, step, pacedRun{shared, 3})[0]
+		// The first phase took its last token at 200ms and ended there:
+		// the next token is due 100ms later.
+		second := paceOnFakeClock(t, clk, step, pacedRun{shared, 2})[0]
+		if !near(first, ms(0, 100, 200), step) || !near(second, ms(100, 200), step) {
+			t.Errorf("first phase started at %v, the second at %v from its start; want 0, 100ms, 200ms and 100ms, 200ms", first, second)
+		}
+	})
+	t.Run("separate sets do not share", func(t *testing.T) {
+		starts := paceOnFakeClock(t, newFakeClock(), step, pacedRun{GlobalQPS(10, 1), 2}, pacedRun{GlobalQPS(10, 1), 2})
+		for j, s := range starts {
+			if !near(s, ms(0, 100), step) {
+				t.Errorf("set %d started at %v, want 0 and 100ms", j, s)
+			}
+		}
+	})
+}
+
+// randomizedTimeLimitedLoad draws every start on its own from [0, timeLimit):
+// in random order, spread evenly over the limit, the same for a seed.
+func TestRandomizedTimeLimitedDraws(t *testing.T) {
+	const n, limit = 20000, 10 * time.Second
+	ts := RandomizedTimeLimited(limit)
+	off := ts.Offsets(n, rand.New(rand.NewPCG(3, 3)))
+	var sum time.Duration
+	for _, o := range off {
+		if o < 0 || o >= limit {
+			t.Fatalf("offset %s outside [0, %s)", o, limit)
+		}
+		sum += o
+	}
+	if mean := sum / n; mean < limit/2-limit/20 || mean > limit/2+limit/20 {
+		t.Errorf("mean offset %s, want %s ± 10%%", mean, limit/2)
+	}
+	if slices.IsSorted(off) {
+		t.Error("offsets in order: actions would start in index order")
+	}
+	if again := ts.Offsets(n, rand.New(rand.NewPCG(3, 3))); !slices.Equal(off, again) {
+		t.Error("the same seed drew other offsets")
+	}
+	if zero := RandomizedTimeLimited(0).Offsets(3, rand.New(rand.NewPCG(3, 3))); !slices.Equal(zero, ms(0, 0, 0)) {
+		t.Errorf("timeLimit 0: offsets %v, want all at once", zero)
 	}
 }
 

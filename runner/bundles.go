@@ -30,7 +30,9 @@ type bundleMember struct {
 // count is already right, updating every replica, then creating the
 // missing ones (objects in order, the rest of a bundle skipped after a
 // failure).
-func (p *phaseState) planBundles(ph scenarios.Phase, namespaces []string, objects *loadgen.Objects) ([]change, map[objectKey]objectState, error) {
+// Templates render when an action runs (a CL2 template draws its random
+// numbers from the config's seed), so the seed is not used.
+func (p *phaseState) planBundles(ph scenarios.Phase, namespaces []string, objects *loadgen.Objects, _ uint64) ([]change, map[objectKey]objectState, error) {
 	members := make([]bundleMember, len(ph.Objects))
 	for j, o := range ph.Objects {
 		tmpl, err := p.template(o)
@@ -51,14 +53,19 @@ func (p *phaseState) planBundles(ph scenarios.Phase, namespaces []string, object
 		for j, m := range members {
 			key := objectKey{ns, m.object.Basename, m.kinds}
 			p.mu.Lock()
-			count := p.objects[key].count
+			count := len(p.objects[key].applied)
 			p.mu.Unlock()
 			if j > 0 && count != have {
 				return nil, nil, fmt.Errorf("bundle in namespace %q: %s has %d replicas while %s has %d",
 					ns, m.object.Basename, count, members[j-1].object.Basename, have)
 			}
 			have = count
-			next[key] = objectState{count: want, object: m.object}
+			// The state keeps a replica's first kind: what cleanup deletes.
+			state := objectState{applied: make([]appliedObject, want)}
+			for i := range state.applied {
+				state.applied[i].gvk = m.raw[0].GroupVersionKind()
+			}
+			next[key] = state
 		}
 		for i := want; i < have; i++ {
 			changes = append(changes, change{i, func(ctx context.Context) error {

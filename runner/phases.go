@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -11,15 +12,16 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/hollowmark/hollowmark/internal/periodic"
 	"github.com/hollowmark/hollowmark/loadgen"
 	"github.com/hollowmark/hollowmark/scenarios"
 )
 
-// phaseState is how many replicas of each object the run has made in each
-// namespace, and with which parameters: phases are declarative, so the
-// runner acts on the difference.
+// phaseState is which objects the run has made in each namespace, and how:
+// phases are declarative, so the runner acts on the difference.
 type phaseState struct {
 	scenario  *scenarios.Scenario
 	mu        sync.Mutex
@@ -31,10 +33,19 @@ type phaseState struct {
 // whose objects of one basename may differ in kind.
 type objectKey struct{ namespace, basename, kinds string }
 
+// objectState is what the last phase that managed a basename in a
+// namespace applied: its template and parameters, and each replica's
+// object by index.
 type objectState struct {
-	count  int
-	spec   string // template and parameters, to notice a change
-	object scenarios.Object
+	spec    string
+	applied []appliedObject
+}
+
+// appliedObject is enough of an applied object to delete it, and to tell
+// whether a phase would change it.
+type appliedObject struct {
+	gvk  schema.GroupVersionKind
+	hash [sha256.Size]byte
 }
 
 func newPhaseState(s *scenarios.Scenario) *phaseState {
@@ -62,8 +73,11 @@ type change struct {
 }
 
 // plan lists the changes that bring ph's objects to the wanted count, and
-// the state they leave.
-func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *loadgen.Objects) ([]change, map[objectKey]objectState, error) {
+// the state they leave. Objects are rendered here, with seed (RandIntRange
+// draws per object: the same seed, the same numbers): a replica that stays
+// is applied again when its template or parameters changed, or when it
+// renders differently (a new random size).
+func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *loadgen.Objects, seed uint64) ([]change, map[objectKey]objectState, error) {
 	var changes []change
 	next := map[objectKey]objectState{}
 	for _, o := range ph.Objects {
@@ -83,47 +97,39 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 			p.mu.Lock()
 			have := p.objects[key]
 			p.mu.Unlock()
-			want := ph.ReplicasPerNamespace
-			apply := func(i int, params map[string]any) change {
-				return change{i, func(ctx context.Context) error {
-					obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: params})
-					if err != nil {
-						return err
-					}
-					return objects.Apply(ctx, obj)
-				}}
-			}
-			for i := have.count; i < want; i++ {
-				changes = append(changes, apply(i, o.Params))
-			}
-			if have.count > 0 && have.spec != string(spec) && want > 0 {
-				for i := range min(have.count, want) {
-					changes = append(changes, apply(i, o.Params))
-				}
-			}
-			var made *template.Template // the template that made the objects to delete
-			if want < have.count {
-				if made, err = p.template(have.object); err != nil {
+			state := objectState{spec: string(spec), applied: make([]appliedObject, ph.ReplicasPerNamespace)}
+			for i := range ph.ReplicasPerNamespace {
+				obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: o.Params, Seed: seed})
+				if err != nil {
 					return nil, nil, err
 				}
+				if state.applied[i], err = applied(obj); err != nil {
+					return nil, nil, err
+				}
+				if i >= len(have.applied) || have.spec != state.spec || have.applied[i] != state.applied[i] {
+					changes = append(changes, change{i, func(ctx context.Context) error { return objects.Apply(ctx, obj) }})
+				}
 			}
-			for i := want; i < have.count; i++ {
-				changes = append(changes, change{i, func(ctx context.Context) error {
-					obj, err := loadgen.Render(made, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: have.object.Params})
-					if err != nil {
-						return err
-					}
-					return objects.Delete(ctx, obj)
-				}})
+			for i := ph.ReplicasPerNamespace; i < len(have.applied); i++ {
+				obj := &unstructured.Unstructured{}
+				obj.SetGroupVersionKind(have.applied[i].gvk)
+				obj.SetName(objectName(o.Basename, i))
+				obj.SetNamespace(ns)
+				changes = append(changes, change{i, func(ctx context.Context) error { return objects.Delete(ctx, obj) }})
 			}
-			next[key] = objectState{count: want, spec: string(spec), object: o}
-			if want == 0 {
-				next[key] = objectState{}
-			}
+			next[key] = state
 		}
 	}
 	slices.SortStableFunc(changes, func(a, b change) int { return a.index - b.index })
 	return changes, next, nil
+}
+
+func applied(obj *unstructured.Unstructured) (appliedObject, error) {
+	data, err := json.Marshal(obj.Object)
+	if err != nil {
+		return appliedObject{}, fmt.Errorf("object %s: %w", obj.GetName(), err)
+	}
+	return appliedObject{gvk: obj.GroupVersionKind(), hash: sha256.Sum256(data)}, nil
 }
 
 func (p *phaseState) commit(next map[objectKey]objectState) {
@@ -156,22 +162,18 @@ type plannedPhase struct {
 // Every phase is planned before any starts, so a phase that cannot be
 // planned leaves nothing half done.
 func (r *runner) runPhases(ctx context.Context, step int, phases []scenarios.Phase) error {
-	sets := map[string]scenarios.TuningSetSpec{}
-	for _, ts := range r.cfg.Scenario.TuningSets {
-		sets[ts.Name] = ts
-	}
 	var planned []plannedPhase
 	var total int64
 	for j, ph := range phases {
-		pace, err := sets[ph.TuningSet].TuningSet()
-		if err != nil {
-			return fmt.Errorf("phase %d: tuning set %s: %w", j+1, ph.TuningSet, err)
+		pace, ok := r.tuningSets[ph.TuningSet]
+		if !ok {
+			return fmt.Errorf("phase %d: no tuning set %s", j+1, ph.TuningSet)
 		}
 		plan := r.phases.plan
 		if ph.Bundles {
 			plan = r.phases.planBundles
 		}
-		changes, next, err := plan(ph, r.namespaces, r.objects)
+		changes, next, err := plan(ph, r.namespaces, r.objects, stepSeed(r.cfg.Seed, step))
 		if err != nil {
 			return fmt.Errorf("phase %d: %w", j+1, err)
 		}
@@ -199,4 +201,11 @@ func (r *runner) runPhases(ctx context.Context, step int, phases []scenarios.Pha
 		})
 	}
 	return g.Wait()
+}
+
+// stepSeed seeds the objects a step renders: the run's seed gives the same
+// numbers again, and each step draws anew (scaling twice to random sizes
+// gives two sizes).
+func stepSeed(seed uint64, step int) uint64 {
+	return seed*1_000_003 + uint64(step)
 }

@@ -37,7 +37,8 @@ type Config struct {
 	// Processes, if set, gives the PIDs of embedded control-plane
 	// components, for ResourceUsage.
 	Processes func() map[string]int
-	// Seed makes randomized tuning sets repeatable.
+	// Seed makes randomized tuning sets and the numbers object templates
+	// draw (RandIntRange) repeatable.
 	Seed uint64
 	// DeleteNamespaces removes the run's namespaces at the end and waits up
 	// to CleanupTimeout for them to go; a cluster about to be torn down
@@ -61,6 +62,9 @@ type runner struct {
 	phases     *phaseState
 	methods    *measurements.Registry
 	deps       measurements.Deps // of the measurements it constructs
+	// tuningSets are built once per run, so that phases using one
+	// globalQPSLoad set share its token bucket.
+	tuningSets map[string]loadgen.TuningSet
 	// mu guards the started measurements and the run's findings, which
 	// actions of one step change in parallel.
 	mu         sync.Mutex
@@ -133,6 +137,14 @@ func newRunner(cfg Config, run *results.Run) (*runner, error) {
 		objects: &loadgen.Objects{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
 			Observe: calls.Observe},
 		phases: newPhaseState(cfg.Scenario), started: map[string]startedMeasurement{}, methods: measurements.NewRegistry()}
+	r.tuningSets = map[string]loadgen.TuningSet{}
+	for _, spec := range cfg.Scenario.TuningSets {
+		ts, err := spec.TuningSet()
+		if err != nil {
+			return nil, fmt.Errorf("tuning set %s: %w", spec.Name, err)
+		}
+		r.tuningSets[spec.Name] = ts
+	}
 	for i := 1; i <= cfg.Scenario.Namespaces.Count; i++ {
 		r.namespaces = append(r.namespaces, fmt.Sprintf("%s-%d", cfg.Scenario.Namespaces.Prefix, i))
 	}

@@ -2,7 +2,9 @@ package runner_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -357,5 +359,96 @@ steps:
 		if m.Identifier == "pods" {
 			t.Errorf("a barrier recorded findings: %+v", m)
 		}
+	}
+}
+
+// randomSizes creates Deployments of a fixed size, then scales them twice
+// to random sizes with the same parameters: each scale draws anew.
+const randomSizes = `name: random
+namespaces:
+  count: 1
+tuningSets:
+  - {name: fast, qps: 100}
+steps:
+  - name: create
+    phases:
+      - namespaceRange: {min: 1, max: 1}
+        replicasPerNamespace: 8
+        tuningSet: fast
+        objects: [{basename: web, template: random.yaml, params: {min: 4, max: 4}}]
+  - name: scale to random sizes
+    phases:
+      - namespaceRange: {min: 1, max: 1}
+        replicasPerNamespace: 8
+        tuningSet: fast
+        objects: [{basename: web, template: random.yaml, params: {min: 2, max: 20}}]
+  - name: scale to random sizes again
+    phases:
+      - namespaceRange: {min: 1, max: 1}
+        replicasPerNamespace: 8
+        tuningSet: fast
+        objects: [{basename: web, template: random.yaml, params: {min: 2, max: 20}}]
+`
+
+var randomTemplate = map[string]string{"random.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x}
+spec:
+  replicas: {{RandIntRange .Params.min .Params.max}}
+  selector: {matchLabels: {app: '{{.Name}}'}}
+  template:
+    metadata: {labels: {app: '{{.Name}}'}}
+    spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}
+`}
+
+// A replica that stays is applied again when it draws a new size, even
+// with unchanged parameters; the sizes are the seed's.
+func TestRandomSizesAreAppliedAndRepeatable(t *testing.T) {
+	cp := shared.Get(t)
+	client := kubernetes.NewForConfigOrDie(cp.Config)
+	ctx := context.Background()
+	run := func(id string, seed uint64) (sizes []int32, applies int) {
+		t.Helper()
+		res := &results.Run{ID: id}
+		runner.Run(ctx, runner.Config{Scenario: load(t, randomSizes, randomTemplate), RunID: id, Rest: cp.Config, Log: zap.NewNop(), Seed: seed}, res)
+		if res.Error != "" {
+			t.Fatalf("run %s: %s", id, res.Error)
+		}
+		for i := range 8 {
+			d, err := client.AppsV1().Deployments("random-1").Get(ctx, fmt.Sprintf("web-%d", i), metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sizes = append(sizes, *d.Spec.Replicas)
+		}
+		for _, m := range res.Measurements {
+			if m.Identifier == "ClientAPICalls" {
+				for _, row := range m.Summary.Tables["client_calls.csv"][1:] {
+					if row[1] == "APPLY" && row[2] == "deployments" && row[4] == "" {
+						applies++
+					}
+				}
+			}
+		}
+		return sizes, applies
+	}
+	first, applies := run("random-a", 5)
+	for _, n := range first {
+		if n < 2 || n > 20 {
+			t.Errorf("sizes %v, want each in [2, 20]", first)
+		}
+	}
+	// 8 created, 8 scaled (new parameters), then those whose second draw
+	// differs from the first: at least one of eight from 19 sizes.
+	if applies <= 16 || applies > 24 {
+		t.Errorf("%d applies of Deployments, want 8 created, 8 scaled and some of 8 scaled again", applies)
+	}
+	again, _ := run("random-b", 5)
+	other, _ := run("random-c", 6)
+	if !slices.Equal(first, again) {
+		t.Errorf("seed 5 drew sizes %v, then %v", first, again)
+	}
+	if slices.Equal(first, other) {
+		t.Errorf("seeds 5 and 6 drew the same sizes %v", first)
 	}
 }

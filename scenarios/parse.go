@@ -15,6 +15,8 @@ import (
 	"text/template"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hollowmark/hollowmark/loadgen"
 )
 
 // Error is a problem in a scenario file, at a line, in a field.
@@ -165,9 +167,9 @@ func templateError(file string, err error) error {
 	return &Error{File: file, Line: 1, Msg: err.Error()}
 }
 
-// funcs are the arithmetic scenario files need for derived values, e.g.
-// {{MaxInt 1 (DivideInt .nodes 100)}}.
-var funcs = template.FuncMap{
+// arithmetic is what scenario files and object templates need for derived
+// values, e.g. {{MaxInt 1 (DivideInt .nodes 100)}}.
+var arithmetic = template.FuncMap{
 	"AddInt":      func(a, b int) int { return a + b },
 	"SubtractInt": func(a, b int) int { return a - b },
 	"MultiplyInt": func(a, b int) int { return a * b },
@@ -177,6 +179,21 @@ var funcs = template.FuncMap{
 		}
 		return a / b, nil
 	},
+	"ModInt": func(a, b int) (int, error) {
+		if b == 0 {
+			return 0, errors.New("ModInt by zero")
+		}
+		return a % b, nil
+	},
 	"MaxInt": func(a, b int) int { return max(a, b) },
 	"MinInt": func(a, b int) int { return min(a, b) },
 }
+
+// funcs are arithmetic, and the functions drawn per object when an object
+// template is rendered (RandIntRange, from the run's seed): a scenario
+// file that calls those fails to render, having no object to draw for.
+var funcs = func() template.FuncMap {
+	out := maps.Clone(arithmetic)
+	maps.Copy(out, loadgen.ParseFuncs())
+	return out
+}()

@@ -62,8 +62,9 @@ type Namespaces struct {
 	Prefix string `yaml:"prefix"`
 }
 
-// TuningSetSpec is one named tuning set; exactly one kind is set, with an
-// optional parallelism cap.
+// TuningSetSpec is one named tuning set: exactly one kind is set, with an
+// optional parallelism cap. The *Load kinds are ClusterLoader2's, with its
+// parameter names and meanings; the others are hollowmark's shorthands.
 type TuningSetSpec struct {
 	Name          string        `yaml:"name"`
 	QPS           float64       `yaml:"qps"`
@@ -72,12 +73,63 @@ type TuningSetSpec struct {
 	SteppedBurst  *SteppedBurst `yaml:"steppedBurst"`
 	TimeLimited   Duration      `yaml:"timeLimited"`
 	Parallelism   int           `yaml:"parallelism"`
+
+	QPSLoad                   *QPSLoad                `yaml:"qpsLoad"`
+	RandomizedLoad            *RandomizedLoad         `yaml:"randomizedLoad"`
+	SteppedLoad               *SteppedLoad            `yaml:"steppedLoad"`
+	TimeLimitedLoad           *TimeLimitedLoad        `yaml:"timeLimitedLoad"`
+	RandomizedTimeLimitedLoad *TimeLimitedLoad        `yaml:"randomizedTimeLimitedLoad"`
+	ParallelismLimitedLoad    *ParallelismLimitedLoad `yaml:"parallelismLimitedLoad"`
+	GlobalQPSLoad             *GlobalQPSLoad          `yaml:"globalQPSLoad"`
+	PoissonLoad               *PoissonLoad            `yaml:"poissonLoad"`
 }
 
 // SteppedBurst starts Size actions every Delay.
 type SteppedBurst struct {
 	Size  int      `yaml:"size"`
 	Delay Duration `yaml:"delay"`
+}
+
+// QPSLoad starts one action every 1/QPS seconds.
+type QPSLoad struct {
+	QPS float64 `yaml:"qps"`
+}
+
+// RandomizedLoad draws the time between starts uniformly from
+// [0, 2/AverageQPS).
+type RandomizedLoad struct {
+	AverageQPS float64 `yaml:"averageQps"`
+}
+
+// SteppedLoad starts BurstSize actions at once, then waits StepDelay.
+type SteppedLoad struct {
+	BurstSize int      `yaml:"burstSize"`
+	StepDelay Duration `yaml:"stepDelay"`
+}
+
+// TimeLimitedLoad spreads the starts over TimeLimit: evenly
+// (timeLimitedLoad), or each at a uniformly random time
+// (randomizedTimeLimitedLoad).
+type TimeLimitedLoad struct {
+	TimeLimit Duration `yaml:"timeLimit"`
+}
+
+// ParallelismLimitedLoad runs actions as fast as they end, at most
+// ParallelismLimit at once.
+type ParallelismLimitedLoad struct {
+	ParallelismLimit int `yaml:"parallelismLimit"`
+}
+
+// GlobalQPSLoad paces starts through one token bucket (QPS, Burst) shared
+// by every phase of the run that uses this tuning set.
+type GlobalQPSLoad struct {
+	QPS   float64 `yaml:"qps"`
+	Burst int     `yaml:"burst"`
+}
+
+// PoissonLoad starts actions as a Poisson process.
+type PoissonLoad struct {
+	ExpectedActionsPerSecond float64 `yaml:"expectedActionsPerSecond"`
 }
 
 // Step is either phases (run in parallel) or measurement actions.

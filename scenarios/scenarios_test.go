@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -156,6 +158,22 @@ func TestBadScenariosNameFileLineAndField(t *testing.T) {
   - name: measure
 `, 1), nil, `steps[1].phases[1].objects[0].basename: phases 0 and 1 of this step both manage "web"`},
 		{"bad name", strings.Replace(good, "name: tiny", "name: Tiny_One", 1), nil, "s.yaml:1: name: must be a lower-case name"},
+		{"a ClusterLoader2 kind and a shorthand", strings.Replace(good, "    qps: 10", "    qps: 10\n    qpsLoad: {qps: 10}", 1), nil,
+			"s.yaml:7: tuningSets[0]: give one of qps, randomizedQPS, poisson, steppedBurst, timeLimited, qpsLoad, randomizedLoad, steppedLoad, timeLimitedLoad, randomizedTimeLimitedLoad, parallelismLimitedLoad, globalQPSLoad, poissonLoad (have qps and qpsLoad)"},
+		{"a field of another kind", strings.Replace(good, "    qps: 10", "    qpsLoad: {averageQps: 10}", 1), nil, "s.yaml:8: field averageQps not found"},
+		{"globalQPSLoad without a burst", strings.Replace(good, "    qps: 10", "    globalQPSLoad: {qps: 10}", 1), nil,
+			"s.yaml:7: tuningSets[0]: globalQPSLoad needs qps > 0 and burst >= 1"},
+		{"steppedLoad without a burst size", strings.Replace(good, "    qps: 10", "    steppedLoad: {stepDelay: 1s}", 1), nil,
+			"tuningSets[0]: steppedLoad.burstSize must be >= 1"},
+		{"parallelismLimitedLoad of 0", strings.Replace(good, "    qps: 10", "    parallelismLimitedLoad: {parallelismLimit: 0}", 1), nil,
+			"tuningSets[0]: parallelismLimitedLoad.parallelismLimit must be >= 1"},
+		{"qpsLoad of 0", strings.Replace(good, "    qps: 10", "    qpsLoad: {qps: 0}", 1), nil, "tuningSets[0]: qpsLoad.qps must be > 0"},
+		{"negative qps", strings.Replace(good, "    qps: 10", "    qps: -1", 1), nil, "tuningSets[0]: qps must be > 0"},
+		{"RandIntRange in the scenario file", strings.Replace(good, "{{.replicas}}", "{{RandIntRange 1 3}}", 1), nil,
+			"s.yaml:13: executing \"s.yaml\" at <RandIntRange 1 3>: error calling RandIntRange: RandIntRange draws a number per object"},
+		{"one basename twice in a phase", strings.Replace(good, "          - basename: web\n            template: obj.yaml\n",
+			"          - basename: web\n            template: obj.yaml\n          - basename: web\n            template: obj.yaml\n", 1), nil,
+			`s.yaml:18: steps[0].phases[0].objects[1].basename: basename "web" is already used in this phase`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,10 +203,158 @@ func TestSteppedBurstWithDuration(t *testing.T) {
 	}
 }
 
+// ClusterLoader2's tuning-set kinds read with its parameter names and
+// mean what they mean there.
+func TestClusterLoader2TuningSets(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		yaml        string
+		want        []time.Duration // offsets of four actions, seed 1
+		parallelism int
+		limited     bool
+	}{
+		{"qpsLoad: {qps: 4}", []time.Duration{0, s / 4, s / 2, 3 * s / 4}, 0, false},
+		{"steppedLoad: {burstSize: 2, stepDelay: 3s}", []time.Duration{0, 0, 3 * s, 3 * s}, 0, false},
+		{"timeLimitedLoad: {timeLimit: 8s}", []time.Duration{0, 2 * s, 4 * s, 6 * s}, 0, false},
+		{"parallelismLimitedLoad: {parallelismLimit: 3}", []time.Duration{0, 0, 0, 0}, 3, false},
+		{"globalQPSLoad: {qps: 10, burst: 1}", []time.Duration{0, 0, 0, 0}, 0, true},
+		{"randomizedTimeLimitedLoad: {timeLimit: 0s}", []time.Duration{0, 0, 0, 0}, 0, false},
+		{"qpsLoad: {qps: 4}\n    parallelism: 2", []time.Duration{0, s / 4, s / 2, 3 * s / 4}, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.yaml, func(t *testing.T) {
+			fsys := fstest.MapFS{"s.yaml": {Data: []byte(strings.Replace(good, "    qps: 10", "    "+tt.yaml, 1))},
+				"obj.yaml": {Data: []byte("kind: ConfigMap\n")}}
+			sc, err := Load(fsys, "s.yaml", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := sc.TuningSets[0].TuningSet()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ts.Offsets(4, rand.New(rand.NewPCG(1, 1)))
+			if !slices.Equal(got, tt.want) || ts.Parallelism != tt.parallelism || (ts.Limiter != nil) != tt.limited || ts.Name != "fast" {
+				t.Errorf("offsets %v, parallelism %d, limiter %v, name %s; want %v, %d, %v, fast", got, ts.Parallelism, ts.Limiter != nil, ts.Name,
+					tt.want, tt.parallelism, tt.limited)
+			}
+		})
+	}
+	// The random kinds draw as the shorthands of the same meaning do.
+	for cl2, ours := range map[string]string{"randomizedLoad: {averageQps: 5}": "randomizedQPS: 5",
+		"poissonLoad: {expectedActionsPerSecond: 5}": "poisson: 5"} {
+		offsets := func(kind string) []time.Duration {
+			fsys := fstest.MapFS{"s.yaml": {Data: []byte(strings.Replace(good, "    qps: 10", "    "+kind, 1))},
+				"obj.yaml": {Data: []byte("kind: ConfigMap\n")}}
+			sc, err := Load(fsys, "s.yaml", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := sc.TuningSets[0].TuningSet()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ts.Offsets(50, rand.New(rand.NewPCG(1, 1)))
+		}
+		if a, b := offsets(cl2), offsets(ours); !slices.Equal(a, b) {
+			t.Errorf("%s drew %v, %s %v", cl2, a[:5], ours, b[:5])
+		}
+	}
+}
+
 func TestObjectTemplateThatDoesNotParse(t *testing.T) {
 	fsys := fstest.MapFS{"s.yaml": {Data: []byte(good)}, "obj.yaml": {Data: []byte("kind: {{.Params.kind\n")}}
 	_, err := Load(fsys, "s.yaml", nil)
 	if err == nil || !strings.Contains(err.Error(), "s.yaml:17: steps[0].phases[0].objects[0].template: parsing template obj.yaml") {
 		t.Errorf("error %v", err)
 	}
+}
+
+// The load scenario derives ClusterLoader2's load-test counts from the
+// node count.
+func TestLoadDerivesClusterLoader2sCounts(t *testing.T) {
+	tests := []struct {
+		nodes                         string
+		namespaces                    int
+		big, medium, small, bigJobs   int
+		bigSvc, mediumSvc, smallSvc   int
+		saturation, scaling, deletion time.Duration
+		defaultQPS                    float64
+		latency, throughput           int
+	}{
+		// 3,000 pods: 2x250 + 23x30 + 298x5 in Deployments, 5 + 30 in
+		// StatefulSets, 5 + 30 + 250 in Jobs.
+		{"100", 1, 2, 23, 298, 1, 1, 12, 149, 300 * time.Second, 75 * time.Second, 300 * time.Second, 10, 500, 1000},
+		{"600", 6, 2, 23, 298, 1, 1, 12, 149, 1800 * time.Second, 450 * time.Second, 1800 * time.Second, 100, 84, 1000},
+		// Below 100 nodes: one namespace of the nodes there are, no big Job.
+		{"50", 1, 0, 10, 148, 0, 0, 5, 74, 150 * time.Second, 37 * time.Second, 150 * time.Second, 10, 250, 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.nodes+" nodes", func(t *testing.T) {
+			s, err := Load(Builtin(), "load.yaml", map[string]string{"nodes": tt.nodes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Namespaces.Count != tt.namespaces+1 {
+				t.Errorf("%d namespaces, want %d and one for scheduler throughput", s.Namespaces.Count, tt.namespaces+1)
+			}
+			want := map[string]int{"big-deployment": tt.big, "medium-deployment": tt.medium, "small-deployment": tt.small,
+				"big-service": tt.bigSvc, "medium-service": tt.mediumSvc, "small-service": tt.smallSvc,
+				"big-config": tt.big, "small-secret": tt.small, "big-job": tt.bigJobs, "small-job": 1,
+				"small-statefulset": 1, "medium-statefulset-service": 1, "latency-deployment": tt.latency}
+			for basename, n := range want {
+				if got := createdPerNamespace(s, basename); got != n {
+					t.Errorf("%s: %d per namespace, want %d", basename, got, n)
+				}
+			}
+			if got := throughputPods(s); got != tt.throughput {
+				t.Errorf("%d scheduler-throughput pods, want %d", got, tt.throughput)
+			}
+			sets := map[string]TuningSetSpec{}
+			for _, ts := range s.TuningSets {
+				sets[ts.Name] = ts
+			}
+			if d := time.Duration(sets["RandomizedSaturationTimeLimited"].RandomizedTimeLimitedLoad.TimeLimit); d != tt.saturation {
+				t.Errorf("creation within %s, want %s", d, tt.saturation)
+			}
+			if d := time.Duration(sets["RandomizedScalingTimeLimited"].RandomizedTimeLimitedLoad.TimeLimit); d != tt.scaling {
+				t.Errorf("scaling within %s, want %s", d, tt.scaling)
+			}
+			if d := time.Duration(sets["RandomizedDeletionTimeLimited"].RandomizedTimeLimitedLoad.TimeLimit); d != tt.deletion {
+				t.Errorf("deletion within %s, want %s", d, tt.deletion)
+			}
+			if g := sets["default"].GlobalQPSLoad; g == nil || g.QPS != tt.defaultQPS || g.Burst != 1 {
+				t.Errorf("default tuning set %+v, want globalQPSLoad %v, burst 1", g, tt.defaultQPS)
+			}
+		})
+	}
+}
+
+// createdPerNamespace is the replicas per namespace of the first phase that
+// creates basename.
+func createdPerNamespace(s *Scenario, basename string) int {
+	for _, st := range s.Steps {
+		for _, ph := range st.Phases {
+			for _, o := range ph.Objects {
+				if o.Basename == basename {
+					return ph.ReplicasPerNamespace
+				}
+			}
+		}
+	}
+	return -1
+}
+
+func throughputPods(s *Scenario) int {
+	for _, st := range s.Steps {
+		for _, ph := range st.Phases {
+			for _, o := range ph.Objects {
+				if o.Basename == "scheduler-throughput-deployment" {
+					n, _ := o.Params["replicas"].(int)
+					return n
+				}
+			}
+		}
+	}
+	return -1
 }

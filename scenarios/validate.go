@@ -9,11 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/hollowmark/hollowmark/loadgen"
 	"github.com/hollowmark/hollowmark/measurements"
 )
 
@@ -104,10 +102,17 @@ func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool,
 	if len(ph.Objects) == 0 {
 		v.fail("a phase needs at least one object", field("objects")...)
 	}
+	basenames := map[string]bool{}
 	for k, o := range ph.Objects {
 		if !dnsLabel.MatchString(o.Basename) {
 			v.fail("must be a lower-case name of letters, digits and '-'", field("objects", k, "basename")...)
 		}
+		// The runner keeps count of objects by basename and namespace: two
+		// objects of one basename would be counted as one.
+		if basenames[o.Basename] {
+			v.fail(fmt.Sprintf("basename %q is already used in this phase; give each object its own", o.Basename), field("objects", k, "basename")...)
+		}
+		basenames[o.Basename] = true
 		if _, err := fs.Stat(fsys, s.TemplatePath(o)); err != nil {
 			v.fail(fmt.Sprintf("template %q not found next to the scenario", o.Template), field("objects", k, "template")...)
 		} else if _, err := s.Template(o); err != nil {
@@ -183,41 +188,6 @@ func validateMeasurement(v *validator, methods *measurements.Registry, started m
 // TemplatePath is where an object's template lives: beside the scenario.
 func (s *Scenario) TemplatePath(o Object) string {
 	return path.Join(path.Dir(s.File), o.Template)
-}
-
-// TuningSet builds the tuning set a spec describes.
-func (ts TuningSetSpec) TuningSet() (loadgen.TuningSet, error) {
-	var set []loadgen.TuningSet
-	if ts.QPS > 0 {
-		set = append(set, loadgen.QPS(ts.QPS))
-	}
-	if ts.RandomizedQPS > 0 {
-		set = append(set, loadgen.RandomizedQPS(ts.RandomizedQPS))
-	}
-	if ts.Poisson > 0 {
-		set = append(set, loadgen.Poisson(ts.Poisson))
-	}
-	if ts.SteppedBurst != nil {
-		if ts.SteppedBurst.Size < 1 || ts.SteppedBurst.Delay <= 0 {
-			return loadgen.TuningSet{}, errors.New("steppedBurst needs size >= 1 and a delay")
-		}
-		set = append(set, loadgen.SteppedBurst(ts.SteppedBurst.Size, time.Duration(ts.SteppedBurst.Delay)))
-	}
-	if ts.TimeLimited > 0 {
-		set = append(set, loadgen.TimeLimited(time.Duration(ts.TimeLimited)))
-	}
-	switch {
-	case len(set) > 1:
-		return loadgen.TuningSet{}, errors.New("give one of qps, randomizedQPS, poisson, steppedBurst, timeLimited")
-	case len(set) == 0 && ts.Parallelism > 0:
-		return loadgen.ParallelismLimited(ts.Parallelism), nil
-	case len(set) == 0:
-		return loadgen.TuningSet{}, errors.New("give one of qps, randomizedQPS, poisson, steppedBurst, timeLimited or parallelism")
-	}
-	out := set[0]
-	out.Parallelism = ts.Parallelism
-	out.Name = ts.Name
-	return out, nil
 }
 
 // lineOf finds the line of the node at path (mapping keys and sequence

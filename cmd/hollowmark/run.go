@@ -68,7 +68,7 @@ of its log.`,
 	f.StringArrayVar(&flags.params, "param", nil, "override a scenario parameter, k=v (repeatable)")
 	f.StringArrayVar(&flags.testOverrides, "testoverrides", nil, "ClusterLoader2 overrides file for a ClusterLoader2 config (repeatable, later files win)")
 	f.StringVar(&flags.out, "out", "", "results directory (default results/<run-id>)")
-	f.Uint64Var(&flags.seed, "seed", 1, "seed of randomized tuning sets")
+	f.Uint64Var(&flags.seed, "seed", 1, "seed of randomized tuning sets and of RandIntRange in object templates")
 	f.DurationVar(&flags.nodesTimeout, "nodes-ready-timeout", 5*time.Minute, "how long hollow nodes may take to become Ready")
 	f.DurationVar(&flags.cleanupTimeout, "cleanup-timeout", 5*time.Minute, "how long to wait for the run's namespaces to be deleted on an attached cluster")
 	return cmd

@@ -21,9 +21,9 @@ func run(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func TestScenariosListsDensity(t *testing.T) {
+func TestScenariosListsDensityAndLoad(t *testing.T) {
 	out, err := run(t, "scenarios")
-	if err != nil || !strings.HasPrefix(out, "density\t") {
+	if err != nil || !strings.HasPrefix(out, "density\t") || !strings.Contains(out, "\nload\tClusterLoader2's load test") {
 		t.Fatalf("output %q, error %v", out, err)
 	}
 }
@@ -63,7 +63,7 @@ func TestValidateBuiltinAndFiles(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), bad+":4: field colour not found") {
 		t.Fatalf("got %v, want the file, line 4 and the unknown field", err)
 	}
-	if _, err := run(t, "validate", "no-such"); err == nil || !strings.Contains(err.Error(), "not a built-in scenario (density)") {
+	if _, err := run(t, "validate", "no-such"); err == nil || !strings.Contains(err.Error(), "not a built-in scenario (density, load)") {
 		t.Fatalf("got %v", err)
 	}
 }

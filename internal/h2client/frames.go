@@ -32,8 +32,12 @@ func (w *frameWriter) windowUpdate(stream, inc uint32) {
 	w.buf = binary.BigEndian.AppendUint32(w.buf, inc)
 }
 
-func (w *frameWriter) pingAck(data []byte) {
-	w.header(8, http2.FramePing, http2.FlagPingAck, 0)
+func (w *frameWriter) ping(ack bool, data []byte) {
+	var flags http2.Flags
+	if ack {
+		flags = http2.FlagPingAck
+	}
+	w.header(8, http2.FramePing, flags, 0)
 	w.buf = append(w.buf, data...)
 }
 
@@ -42,9 +46,11 @@ func (w *frameWriter) rstStream(stream uint32, code http2.ErrCode) {
 	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(code))
 }
 
-func (w *frameWriter) goAway(code http2.ErrCode) {
+// goAway tells the server we are leaving; last is the last stream it
+// started that we processed, always 0 for a client that accepts none.
+func (w *frameWriter) goAway(last uint32, code http2.ErrCode) {
 	w.header(8, http2.FrameGoAway, 0, 0)
-	w.buf = binary.BigEndian.AppendUint32(w.buf, 0)
+	w.buf = binary.BigEndian.AppendUint32(w.buf, last)
 	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(code))
 }
 

@@ -23,9 +23,10 @@ import (
 	"github.com/hollowmark/hollowmark/internal/h2client"
 )
 
-// ConnSource hands out a live connection, dialing when needed.
+// ConnSource hands out stream slots on live connections, dialing when
+// needed; *Pool is one.
 type ConnSource interface {
-	Conn(ctx context.Context) (*h2client.Conn, error)
+	Reserve(ctx context.Context, fn func(*h2client.Reservation, error))
 }
 
 // Observer is told about every finished call, for client-side metrics.
@@ -44,6 +45,9 @@ type Client struct {
 	Observe       Observer
 	// Ctx bounds retries and dials; canceling it stops the client.
 	Ctx context.Context
+	// PathPrefix is the path of the server's URL (as in
+	// https://host/prefix), put before every call's path.
+	PathPrefix string
 }
 
 // Call is one request.
@@ -60,6 +64,11 @@ type Call struct {
 	Unthrottled bool
 	// Resource labels metrics; it defaults to the path's resource.
 	Resource string
+	// Idempotent says the call may be sent again after a connection loss
+	// left its outcome unknown (a create whose 409 the caller handles).
+	// Reads always may; other calls are repeated only when the server
+	// certainly did not process them, as client-go does.
+	Idempotent bool
 }
 
 // Response is the outcome of a call.
@@ -67,6 +76,8 @@ type Response struct {
 	Status int
 	Body   []byte
 	Err    error // transport failure, or a non-2xx status as *StatusError
+	// RetryAfter is the server's Retry-After; negative when it sent none.
+	RetryAfter time.Duration
 }
 
 // StatusError is a response outside 2xx.
@@ -92,16 +103,24 @@ const (
 
 // Do starts call and hands the response to done. Do never calls done
 // itself, so callers may hold locks that done takes; it may block briefly
-// to write the request, or to dial when the connection is gone. Connection
-// losses, GOAWAY refusals and 429s are retried with back-off.
+// to write the request, but never to dial. Calls the server did not
+// process (refused by GOAWAY or REFUSED_STREAM, never sent, dial
+// failures), reads and Idempotent calls cut off by a connection loss, and
+// 429s and 5xxs with a Retry-After are retried, as client-go retries them.
 func (c *Client) Do(call Call, done func(Response)) {
 	c.attempt(call, 1, time.Now(), done)
 }
 
 func (c *Client) attempt(call Call, n int, start time.Time, done func(Response)) {
+	if err := c.Ctx.Err(); err != nil {
+		go done(Response{Err: err})
+		return
+	}
 	c.throttle(call.Unthrottled, func() {
 		var stream atomic.Pointer[h2client.Stream]
+		var timedOut atomic.Bool
 		timeout := time.AfterFunc(callTimeout, func() {
+			timedOut.Store(true)
 			if s := stream.Load(); s != nil {
 				s.Cancel()
 			}
@@ -109,36 +128,45 @@ func (c *Client) attempt(call Call, n int, start time.Time, done func(Response))
 		h := &bufferedResponse{codec: c.Codec}
 		h.finish = func(resp Response) {
 			timeout.Stop()
-			if delay, retry := c.retryable(resp, n); retry {
+			if delay, retry := c.retryable(call, resp, n); retry {
 				time.AfterFunc(delay, func() { c.attempt(call, n+1, start, done) })
 				return
 			}
 			c.observe(call, resp.Status, time.Since(start))
 			done(resp)
 		}
-		s, err := c.start(call, h)
-		if err != nil {
-			// Not from this goroutine: it may be the caller's, holding locks.
-			go h.finish(Response{Err: err})
-			return
-		}
-		stream.Store(s)
+		c.start(call, h, func(s *h2client.Stream, err error) {
+			if err != nil {
+				// Not from this goroutine: it may be the caller's, holding locks.
+				go h.finish(Response{Err: notSentError{err}})
+				return
+			}
+			stream.Store(s)
+			if timedOut.Load() { // the dial took the call's whole time
+				s.Cancel()
+			}
+		})
 	})
 }
 
 // retryable says whether and when to try again.
-func (c *Client) retryable(resp Response, n int) (time.Duration, bool) {
+func (c *Client) retryable(call Call, resp Response, n int) (time.Duration, bool) {
 	if n >= maxAttempts || c.Ctx.Err() != nil {
 		return 0, false
 	}
-	var goAway h2client.GoAwayError
 	switch {
-	case resp.Status == http.StatusTooManyRequests:
-		return time.Second, true
-	case errors.As(resp.Err, &goAway), errors.Is(resp.Err, h2client.ErrClosed), isDialError(resp.Err):
+	case resp.RetryAfter >= 0 && (resp.Status == http.StatusTooManyRequests || resp.Status >= 500):
+		return resp.RetryAfter, true
+	case isNotSent(resp.Err), h2client.Unprocessed(resp.Err):
+		return backoff(n), true
+	case errors.Is(resp.Err, h2client.ErrClosed) && (call.Idempotent || isRead(call.Verb)):
 		return backoff(n), true
 	}
 	return 0, false
+}
+
+func isRead(verb string) bool {
+	return verb == "GET" || verb == "LIST" || verb == "WATCH"
 }
 
 func backoff(n int) time.Duration {
@@ -146,13 +174,15 @@ func backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 
-type dialError struct{ err error }
+// notSentError is a call that never reached the server: no connection,
+// or none would take it.
+type notSentError struct{ err error }
 
-func (e dialError) Error() string { return e.err.Error() }
-func (e dialError) Unwrap() error { return e.err }
+func (e notSentError) Error() string { return e.err.Error() }
+func (e notSentError) Unwrap() error { return e.err }
 
-func isDialError(err error) bool {
-	var d dialError
+func isNotSent(err error) bool {
+	var d notSentError
 	return errors.As(err, &d)
 }
 
@@ -170,13 +200,21 @@ func (c *Client) throttle(unthrottled bool, fn func()) {
 	time.AfterFunc(delay, fn)
 }
 
-// start sends call on a connection with h as its handler.
-func (c *Client) start(call Call, h h2client.Handler) (*h2client.Stream, error) {
-	conn, err := c.Conns.Conn(c.Ctx)
-	if err != nil {
-		return nil, dialError{err}
-	}
-	path := call.Path
+// start sends call on a connection with h as its handler, and tells
+// started: at once when a connection has room, else after a dial.
+func (c *Client) start(call Call, h h2client.Handler, started func(*h2client.Stream, error)) {
+	req := c.request(call)
+	c.Conns.Reserve(c.Ctx, func(r *h2client.Reservation, err error) {
+		if err != nil {
+			started(nil, err)
+			return
+		}
+		started(r.Do(req, h))
+	})
+}
+
+func (c *Client) request(call Call) *h2client.Request {
+	path := c.PathPrefix + call.Path
 	if len(call.Query) > 0 {
 		path += "?" + call.Query.Encode()
 	}
@@ -190,7 +228,7 @@ func (c *Client) start(call Call, h h2client.Handler) (*h2client.Stream, error) 
 	if call.ContentType != "" {
 		header = append(header, hpack.HeaderField{Name: "content-type", Value: call.ContentType})
 	}
-	return conn.Do(&h2client.Request{Method: httpMethod(call.Verb), Path: path, Header: header, Body: call.Body}, h)
+	return &h2client.Request{Method: httpMethod(call.Verb), Path: path, Header: header, Body: call.Body}
 }
 
 // httpMethod maps an API verb to its HTTP method.
@@ -239,20 +277,45 @@ func resourceOf(path string) string {
 	}
 }
 
-// bufferedResponse collects a unary response.
+// bufferedResponse collects a unary response. Its methods run on the
+// connection's reader goroutine, one at a time.
 type bufferedResponse struct {
-	codec  *Codec
-	status int
-	body   bytes.Buffer
-	finish func(Response)
+	codec      *Codec
+	status     int
+	retryAfter time.Duration
+	body       bytes.Buffer
+	finish     func(Response)
 }
 
-func (b *bufferedResponse) Headers(status int, _ []hpack.HeaderField) { b.status = status }
-func (b *bufferedResponse) Data(p []byte)                             { b.body.Write(p) }
+func (b *bufferedResponse) Headers(status int, fields []hpack.HeaderField) {
+	b.status = status
+	b.retryAfter = -1
+	for _, f := range fields {
+		if f.Name == "retry-after" {
+			b.retryAfter = retryAfter(f.Value)
+		}
+	}
+}
+
+// retryAfter reads a Retry-After in seconds, as client-go does; -1 when
+// it is not one (an HTTP date, say).
+func retryAfter(v string) time.Duration {
+	secs, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || secs < 0 {
+		return -1
+	}
+	return time.Duration(secs) * time.Second
+}
+
+func (b *bufferedResponse) Data(p []byte) { b.body.Write(p) }
+
 func (b *bufferedResponse) Close(err error) {
-	resp := Response{Status: b.status, Body: b.body.Bytes(), Err: err}
-	if err == nil && (b.status < 200 || b.status > 299) {
-		resp.Err = &StatusError{Code: b.status, Message: b.codec.statusMessage(b.body.Bytes())}
+	resp := Response{Status: b.status, Body: b.body.Bytes(), Err: err, RetryAfter: -1}
+	if err == nil {
+		resp.RetryAfter = b.retryAfter
+		if b.status < 200 || b.status > 299 {
+			resp.Err = &StatusError{Code: b.status, Message: b.codec.statusMessage(b.body.Bytes())}
+		}
 	}
 	b.finish(resp)
 }

@@ -19,8 +19,10 @@ import (
 	"github.com/hollowmark/hollowmark/internal/h2client"
 )
 
-// ListWatchHandler receives a list-watch's view of a collection. Calls come
-// one at a time, from the connection's reader goroutine, and must not block.
+// ListWatchHandler receives a list-watch's view of a collection. Replace
+// and Event come one at a time, from the connection's reader goroutine,
+// and must not block; Failed, for logs and metrics, may come from any
+// goroutine.
 type ListWatchHandler interface {
 	// Replace delivers a complete listing: objects not in it are gone.
 	Replace(items []runtime.Object)
@@ -185,23 +187,28 @@ func (lw *ListWatch) startWatch(initial bool) {
 		}
 		lw.mu.Unlock()
 		wh := &watchHandler{lw: lw, started: time.Now(), initial: initial}
-		stream, err := lw.client.start(Call{Verb: "WATCH", Path: lw.path, Query: q}, wh)
-		if err != nil {
-			lw.retry(fmt.Errorf("watching %s: %w", lw.path, err), lw.watch)
-			return
-		}
-		lw.mu.Lock()
-		if lw.stopped {
+		lw.client.start(Call{Verb: "WATCH", Path: lw.path, Query: q}, wh, func(stream *h2client.Stream, err error) {
+			if err != nil {
+				next := lw.watch
+				if initial { // no listing yet: a plain watch would miss what exists
+					next = lw.resync
+				}
+				lw.retry(fmt.Errorf("watching %s: %w", lw.path, err), next)
+				return
+			}
+			lw.mu.Lock()
+			if lw.stopped {
+				lw.mu.Unlock()
+				stream.Cancel()
+				return
+			}
+			lw.stream = stream
 			lw.mu.Unlock()
-			stream.Cancel()
-			return
-		}
-		lw.stream = stream
-		lw.mu.Unlock()
-		wh.stream.Store(stream)
-		if wh.abandoned.Load() {
-			stream.Cancel()
-		}
+			wh.stream.Store(stream)
+			if wh.abandoned.Load() {
+				stream.Cancel()
+			}
+		})
 	})
 }
 
