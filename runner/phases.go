@@ -132,6 +132,26 @@ func applied(obj *unstructured.Unstructured) (appliedObject, error) {
 	return appliedObject{gvk: obj.GroupVersionKind(), hash: sha256.Sum256(data)}, nil
 }
 
+// clusterScoped are the cluster-scoped objects the phases made and did
+// not delete.
+func (p *phaseState) clusterScoped() []*unstructured.Unstructured {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*unstructured.Unstructured
+	for key, st := range p.objects {
+		if key.namespace != "" {
+			continue
+		}
+		for i, a := range st.applied {
+			obj := &unstructured.Unstructured{}
+			obj.SetGroupVersionKind(a.gvk)
+			obj.SetName(objectName(key.basename, i))
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
 func (p *phaseState) commit(next map[objectKey]objectState) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
