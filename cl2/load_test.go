@@ -1,9 +1,11 @@
 package cl2
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -40,24 +42,18 @@ func TestTranslatesEveryPart(t *testing.T) {
 	if s.Name != "all-parts" || s.Namespaces != (scenarios.Namespaces{Count: 2, Prefix: "every-part"}) {
 		t.Errorf("name %q, namespaces %+v", s.Name, s.Namespaces)
 	}
-	want := map[string]scenarios.TuningSetSpec{
-		"Qps":         {Name: "Qps", QPS: 8}, // from the overrides file
-		"Randomized":  {Name: "Randomized", RandomizedQPS: 4},
-		"Stepped":     {Name: "Stepped", SteppedBurst: &scenarios.SteppedBurst{Size: 3, Delay: scenarios.Duration(2 * time.Second)}},
-		"TimeLimited": {Name: "TimeLimited", TimeLimited: scenarios.Duration(30 * time.Second)},
-		"Sequence":    {Name: "Sequence", Parallelism: 1},
-		"Poisson":     {Name: "Poisson", Poisson: 2},
+	want := []scenarios.TuningSetSpec{
+		{Name: "Qps", QPSLoad: &scenarios.QPSLoad{QPS: 8}}, // from the overrides file
+		{Name: "Randomized", RandomizedLoad: &scenarios.RandomizedLoad{AverageQPS: 4}},
+		{Name: "Stepped", SteppedLoad: &scenarios.SteppedLoad{BurstSize: 3, StepDelay: scenarios.Duration(2 * time.Second)}},
+		{Name: "TimeLimited", TimeLimitedLoad: &scenarios.TimeLimitedLoad{TimeLimit: scenarios.Duration(30 * time.Second)}},
+		{Name: "RandomizedTimeLimited", RandomizedTimeLimitedLoad: &scenarios.TimeLimitedLoad{TimeLimit: scenarios.Duration(time.Minute)}},
+		{Name: "Sequence", ParallelismLimitedLoad: &scenarios.ParallelismLimitedLoad{ParallelismLimit: 1}},
+		{Name: "Global", GlobalQPSLoad: &scenarios.GlobalQPSLoad{QPS: 20, Burst: 1}},
+		{Name: "Poisson", PoissonLoad: &scenarios.PoissonLoad{ExpectedActionsPerSecond: 2}},
 	}
-	if len(s.TuningSets) != len(want) {
-		t.Errorf("tuning sets %+v", s.TuningSets)
-	}
-	for _, ts := range s.TuningSets {
-		w := want[ts.Name]
-		if ts.Name != w.Name || ts.QPS != w.QPS || ts.RandomizedQPS != w.RandomizedQPS || ts.Poisson != w.Poisson ||
-			ts.TimeLimited != w.TimeLimited || ts.Parallelism != w.Parallelism ||
-			(ts.SteppedBurst == nil) != (w.SteppedBurst == nil) || ts.SteppedBurst != nil && *ts.SteppedBurst != *w.SteppedBurst {
-			t.Errorf("tuning set %s: %+v, want %+v", ts.Name, ts, w)
-		}
+	if !reflect.DeepEqual(s.TuningSets, want) {
+		t.Errorf("tuning sets:\n%s\nwant\n%s", spew(s.TuningSets), spew(want))
 	}
 	// The module ran with its params: 4 Deployments (overrides file) of 5
 	// replicas (100 nodes is not small), each behind a Service of the same
@@ -144,8 +140,8 @@ func TestParametersComeFromOverridesParamsAndEnvironment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := deployments(s); got != tc.deployments || s.TuningSets[0].QPS != tc.qps {
-				t.Errorf("deployments %d (want %d), qps %g (want %g)", got, tc.deployments, s.TuningSets[0].QPS, tc.qps)
+			if got := deployments(s); got != tc.deployments || s.TuningSets[0].QPSLoad.QPS != tc.qps {
+				t.Errorf("deployments %d (want %d), qps %g (want %g)", got, tc.deployments, s.TuningSets[0].QPSLoad.QPS, tc.qps)
 			}
 		})
 	}
@@ -314,4 +310,10 @@ func TestMeasurementCallsTranslate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// spew shows a value with its pointers followed.
+func spew(v any) string {
+	out, _ := json.MarshalIndent(v, "", "  ")
+	return string(out)
 }

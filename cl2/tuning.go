@@ -7,85 +7,61 @@ import (
 	"github.com/hollowmark/hollowmark/scenarios"
 )
 
-// translateTuningSet translates a CL2 tuning set into ours; exactly one kind must
-// be given, as CL2 validates.
+// translateTuningSet translates a CL2 tuning set into ours, which has
+// CL2's kinds with their parameters and meaning; exactly one kind must be
+// given, as CL2 validates. Durations are read here, so that a bad one is
+// an error at its line.
 func translateTuningSet(ts tuningSet, at origin) (scenarios.TuningSetSpec, error) {
 	out := scenarios.TuningSetSpec{Name: ts.Name}
-	kinds := 0
-	var err error
-	set := func(ok bool, key string, fill func() error) {
-		if !ok || err != nil {
-			return
+	var kinds []string
+	dur := func(s, key, field string) (scenarios.Duration, error) {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return 0, at.fail(fmt.Sprintf("want a positive duration such as 30s, have %q", s), key, field)
 		}
-		kinds++
-		if e := fill(); e != nil {
-			err = at.fail(e.Error(), key)
-		}
+		return scenarios.Duration(d), nil
 	}
-	set(ts.QPSLoad != nil, "qpsLoad", func() error {
-		v, e := positive(ts.QPSLoad.QPS, "qps")
-		out.QPS = v
-		return e
-	})
-	set(ts.RandomizedLoad != nil, "randomizedLoad", func() error {
-		v, e := positive(ts.RandomizedLoad.AverageQPS, "averageQps")
-		out.RandomizedQPS = v
-		return e
-	})
-	set(ts.PoissonLoad != nil, "poissonLoad", func() error {
-		v, e := positive(ts.PoissonLoad.ExpectedActionsPerSecond, "expectedActionsPerSecond")
-		out.Poisson = v
-		return e
-	})
-	set(ts.SteppedLoad != nil, "steppedLoad", func() error {
-		d, err := duration(ts.SteppedLoad.StepDelay, "stepDelay")
-		if err != nil {
-			return err
-		}
-		if ts.SteppedLoad.BurstSize < 1 {
-			return fmt.Errorf("burstSize must be positive, have %d", ts.SteppedLoad.BurstSize)
-		}
-		out.SteppedBurst = &scenarios.SteppedBurst{Size: ts.SteppedLoad.BurstSize, Delay: scenarios.Duration(d)}
-		return nil
-	})
-	set(ts.TimeLimitedLoad != nil, "timeLimitedLoad", func() error {
-		d, err := duration(ts.TimeLimitedLoad.TimeLimit, "timeLimit")
-		out.TimeLimited = scenarios.Duration(d)
-		return err
-	})
-	set(ts.RandomizedTimeLimitedLoad != nil, "randomizedTimeLimitedLoad", func() error {
-		return fmt.Errorf("not supported yet")
-	})
-	set(ts.ParallelismLimitedLoad != nil, "parallelismLimitedLoad", func() error {
-		if ts.ParallelismLimitedLoad.ParallelismLimit < 1 {
-			return fmt.Errorf("parallelismLimit must be positive, have %d", ts.ParallelismLimitedLoad.ParallelismLimit)
-		}
-		out.Parallelism = ts.ParallelismLimitedLoad.ParallelismLimit
-		return nil
-	})
-	set(ts.GlobalQPSLoad != nil, "globalQPSLoad", func() error {
-		return fmt.Errorf("not supported yet")
-	})
+	var err error
+	if ts.QPSLoad != nil {
+		kinds = append(kinds, "qpsLoad")
+		out.QPSLoad = &scenarios.QPSLoad{QPS: ts.QPSLoad.QPS}
+	}
+	if ts.RandomizedLoad != nil {
+		kinds = append(kinds, "randomizedLoad")
+		out.RandomizedLoad = &scenarios.RandomizedLoad{AverageQPS: ts.RandomizedLoad.AverageQPS}
+	}
+	if ts.SteppedLoad != nil {
+		kinds = append(kinds, "steppedLoad")
+		out.SteppedLoad = &scenarios.SteppedLoad{BurstSize: ts.SteppedLoad.BurstSize}
+		out.SteppedLoad.StepDelay, err = dur(ts.SteppedLoad.StepDelay, "steppedLoad", "stepDelay")
+	}
+	if ts.TimeLimitedLoad != nil {
+		kinds = append(kinds, "timeLimitedLoad")
+		out.TimeLimitedLoad = &scenarios.TimeLimitedLoad{}
+		out.TimeLimitedLoad.TimeLimit, err = dur(ts.TimeLimitedLoad.TimeLimit, "timeLimitedLoad", "timeLimit")
+	}
+	if ts.RandomizedTimeLimitedLoad != nil {
+		kinds = append(kinds, "randomizedTimeLimitedLoad")
+		out.RandomizedTimeLimitedLoad = &scenarios.TimeLimitedLoad{}
+		out.RandomizedTimeLimitedLoad.TimeLimit, err = dur(ts.RandomizedTimeLimitedLoad.TimeLimit, "randomizedTimeLimitedLoad", "timeLimit")
+	}
+	if ts.ParallelismLimitedLoad != nil {
+		kinds = append(kinds, "parallelismLimitedLoad")
+		out.ParallelismLimitedLoad = &scenarios.ParallelismLimitedLoad{ParallelismLimit: ts.ParallelismLimitedLoad.ParallelismLimit}
+	}
+	if ts.GlobalQPSLoad != nil {
+		kinds = append(kinds, "globalQPSLoad")
+		out.GlobalQPSLoad = &scenarios.GlobalQPSLoad{QPS: ts.GlobalQPSLoad.QPS, Burst: ts.GlobalQPSLoad.Burst}
+	}
+	if ts.PoissonLoad != nil {
+		kinds = append(kinds, "poissonLoad")
+		out.PoissonLoad = &scenarios.PoissonLoad{ExpectedActionsPerSecond: ts.PoissonLoad.ExpectedActionsPerSecond}
+	}
 	if err != nil {
 		return out, err
 	}
-	if kinds != 1 {
-		return out, at.fail(fmt.Sprintf("give exactly one of qpsLoad, randomizedLoad, steppedLoad, timeLimitedLoad, randomizedTimeLimitedLoad, parallelismLimitedLoad, globalQPSLoad, poissonLoad (have %d)", kinds))
+	if len(kinds) != 1 {
+		return out, at.fail(fmt.Sprintf("give exactly one of qpsLoad, randomizedLoad, steppedLoad, timeLimitedLoad, randomizedTimeLimitedLoad, parallelismLimitedLoad, globalQPSLoad, poissonLoad (have %d: %v)", len(kinds), kinds))
 	}
 	return out, nil
-}
-
-func positive(v float64, name string) (float64, error) {
-	if v <= 0 {
-		return 0, fmt.Errorf("%s must be positive, have %g", name, v)
-	}
-	return v, nil
-}
-
-func duration(s, name string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s must be a positive duration such as 30s, have %q", name, s)
-	}
-	return d, nil
 }

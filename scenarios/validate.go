@@ -108,8 +108,9 @@ func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool,
 			v.fail("must be a lower-case name of letters, digits and '-'", field("objects", k, "basename")...)
 		}
 		// The runner keeps count of objects by basename and namespace: two
-		// objects of one basename would be counted as one.
-		if basenames[o.Basename] {
+		// objects of one basename would be counted as one. CL2 bundles are
+		// kept by kind too (a Service and a StatefulSet of one basename).
+		if basenames[o.Basename] && !ph.Bundles {
 			v.fail(fmt.Sprintf("basename %q is already used in this phase; give each object its own", o.Basename), field("objects", k, "basename")...)
 		}
 		basenames[o.Basename] = true
