@@ -4,7 +4,8 @@ SHELL       := /bin/bash
 GO      ?= go
 BIN     := $(CURDIR)/bin
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 # The control plane, built from the pinned upstream modules (see go.mod).
 UPSTREAM := k8s.io/kubernetes/cmd/kube-apiserver \
@@ -31,7 +32,7 @@ RUN_FLAGS ?= --nodes 100
 # The built-in scenario `make run` runs (hollowmark scenarios lists them).
 SCENARIO  ?= density
 
-.PHONY: all build hollowmark upstream run test test-fidelity test-faults bench lint clean chromium
+.PHONY: all build hollowmark upstream run test test-fidelity test-faults bench lint clean chromium image
 
 all: build
 
@@ -39,6 +40,16 @@ build: hollowmark upstream
 
 hollowmark:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/hollowmark ./cmd/hollowmark
+
+# The container image of hollowmark for running hollow-node shards as pods
+# (docs/scaleout.md): a static binary (no cgo), run as a non-root user, no
+# shell, written by internal/tools/image as an OCI archive that podman load,
+# ctr images import and crane push accept. Its name is
+# localhost/hollowmark:$(VERSION); its labels carry the version and commit.
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN)/image/hollowmark ./cmd/hollowmark
+	$(GO) run ./internal/tools/image --binary $(BIN)/image/hollowmark --out $(BIN)/hollowmark-image.tar \
+	  --version $(VERSION) --revision $(COMMIT)
 
 # One go build for the four binaries, so that the go command schedules their
 # shared packages once. -w drops DWARF, which nobody debugs these with: it
@@ -57,6 +68,8 @@ run: build
 # runs too (it found a real race in the HTTP/2 client).
 test: build lint chromium
 	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParseValidate$$' -fuzztime 30s ./scenarios/
+	@$(MAKE) --no-print-directory test-scaleout-if-present
 
 # The request-mix check (docs/fidelity.md): hollow nodes' requests against
 # what kubelet and kube-proxy v1.36 send, on a fresh control plane; about
@@ -109,7 +122,7 @@ reference: build reference-packages
 	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
 	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(BIN)/pause ./reference/pause
 	$(GO) build -o $(BIN)/reference ./reference
-	HOLLOWMARK_REAL_KUBELET=1 HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -count=1 -run TestRealNodeJoinsAndCleansUp ./reference
+	HOLLOWMARK_REAL_KUBELET=1 HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -count=1 -run TestRealNodeJoinsAndCleansUp ./internal/realnode
 	$(BIN)/reference --bin-dir $(BIN) $(REFERENCE_FLAGS)
 
 reference-packages:
@@ -119,4 +132,30 @@ reference-packages:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing containerd, runc and containernetworking-plugins (Debian packages) for the real-kubelet reference"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc containernetworking-plugins iproute2 util-linux >/dev/null; \
-	  else echo "the real-kubelet reference needs root and containerd, runc, containernetworking-plugins (Debian: apt-get install them as root)"; exit 1; fi
+	  else echo "the real kubelet (make reference, make test-scaleout) needs root and containerd, runc, containernetworking-plugins (Debian: apt-get install them as root)"; exit 1; fi
+
+# The scale-out test (docs/scaleout.md): a base control plane with one real
+# kubelet (containerd, runc and the CNI plugins from Debian, installed here
+# as root when missing, as for make reference), hollowmark's image imported
+# into it, the manifests of `hollowmark manifests` applied, and 3 shard pods
+# whose hollow nodes register in a second, target control plane; then one
+# shard's pod is deleted and another scaled away and back, and their nodes
+# come back Ready under the same names. About 5 minutes once built; the
+# figures (lines "figure:") go to results/scaleout-<time>/test.log. Needs root.
+# make test runs it when the packages are there, skips it with a note when
+# not, and fails under CI=true.
+.PHONY: test-scaleout test-scaleout-if-present
+test-scaleout: build image reference-packages
+	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
+	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(BIN)/pause ./reference/pause
+	@out=results/scaleout-$$(date -u +%Y%m%d-%H%M%S); mkdir -p $$out; \
+	  HOLLOWMARK_SCALEOUT=1 HOLLOWMARK_BIN_DIR=$(BIN) HOLLOWMARK_IMAGE=$(BIN)/hollowmark-image.tar \
+	  $(GO) test -count=1 -v -timeout 15m -run TestScaleOutOnARealKubelet ./deploy | tee $$out/test.log
+
+test-scaleout-if-present:
+	@present=1; for c in containerd ctr runc unshare nsenter ip; do command -v $$c >/dev/null || present=; done; \
+	  for p in bridge host-local loopback; do [ -x /usr/lib/cni/$$p ] || present=; done; \
+	  [ "$$(id -u)" = 0 ] || present=; \
+	  if [ -n "$$present" ]; then $(MAKE) --no-print-directory test-scaleout; \
+	  elif [ "$$CI" = true ]; then echo "CI=true: the scale-out test needs root with containerd, runc and containernetworking-plugins (make reference-packages installs them)"; exit 1; \
+	  else echo "note: the scale-out test (make test-scaleout) skipped: it needs root with containerd, runc and containernetworking-plugins"; fi

@@ -60,6 +60,9 @@ type Kubelet struct {
 	pods    map[types.UID]*pod
 	waiting []*pod // admitted before the pod CIDR was known
 	leaseRV string
+	// leaseAnswered and leaseRenewed are when a lease call last came back,
+	// and came back successful: the pod's liveness and readiness.
+	leaseAnswered, leaseRenewed time.Time
 	// leaseRead: the lease was read since the node (re)started, as the
 	// lease controller's ensureLease does before creating it.
 	leaseRead  bool
@@ -354,8 +357,10 @@ func (k *Kubelet) leaseDone(resp kubeapi.Response) {
 		return
 	}
 	next := jittered(leaseRenewInterval)
+	k.leaseAnswered = k.env.clock.Now()
 	switch {
 	case resp.Err == nil:
+		k.leaseRenewed = k.leaseAnswered
 		if obj, err := k.env.codec.Decode(resp.Body); err == nil {
 			if l, ok := obj.(*coordinationv1.Lease); ok {
 				k.leaseRV = l.ResourceVersion

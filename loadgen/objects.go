@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math/rand/v2"
 	"text/template"
 	"time"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +22,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
+
+	"github.com/hollowmark/hollowmark/internal/boundedtemplate"
 )
 
 // FieldManager owns the fields hollowmark applies.
@@ -37,9 +41,15 @@ type TemplateData struct {
 	Seed uint64
 }
 
-// Render makes an object from a template of YAML with Go-template fields.
-// The template may call RandIntRange min max, a whole number drawn
-// uniformly from [min, max] (min when max <= min), as ClusterLoader2's.
+// ObjectLimits bound the rendering of one object: an object is stored in
+// etcd whole, and etcd takes requests of at most 1.5 MiB.
+var ObjectLimits = boundedtemplate.Limits{Output: 1 << 20, Steps: boundedtemplate.DefaultLimits.Steps,
+	Timeout: boundedtemplate.DefaultLimits.Timeout}
+
+// Render makes an object from a template of YAML with Go-template fields;
+// tmpl comes from boundedtemplate.Parse with ParseFuncs. The template may
+// call RandIntRange min max, a whole number drawn uniformly from [min, max]
+// (min when max <= min), as ClusterLoader2's.
 func Render(tmpl *template.Template, data TemplateData) (*unstructured.Unstructured, error) {
 	t, err := tmpl.Clone()
 	if err != nil {
@@ -47,12 +57,15 @@ func Render(tmpl *template.Template, data TemplateData) (*unstructured.Unstructu
 	}
 	rng := rand.New(rand.NewPCG(data.Seed, objectHash(data.Namespace, data.Name)))
 	t.Funcs(template.FuncMap{"RandIntRange": func(lo, hi any) (int, error) { return randIntRange(rng, lo, hi) }})
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
+	out, err := boundedtemplate.Execute(t, data, ObjectLimits)
+	if err != nil {
 		return nil, fmt.Errorf("rendering %s for %s: %w", tmpl.Name(), data.Name, err)
 	}
+	if line := secondDocument(out); line > 0 {
+		return nil, fmt.Errorf("template %s for %s: line %d starts a second YAML document; a template makes one object", tmpl.Name(), data.Name, line)
+	}
 	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(buf.Bytes(), &obj.Object); err != nil {
+	if err := yaml.Unmarshal(out, &obj.Object); err != nil {
 		return nil, fmt.Errorf("template %s for %s is not a YAML object: %w", tmpl.Name(), data.Name, err)
 	}
 	if obj.GetAPIVersion() == "" || obj.GetKind() == "" {
@@ -106,6 +119,23 @@ func wholeNumber(v any) (int, error) {
 		return int(n), nil
 	}
 	return 0, fmt.Errorf("want a number, have %v", v)
+}
+
+// secondDocument is the line of a second YAML document in src, or 0: the
+// YAML decoder reads the first and would drop the rest unsaid.
+func secondDocument(src []byte) int {
+	dec := yamlv3.NewDecoder(bytes.NewReader(src))
+	var first, second yamlv3.Node
+	if err := dec.Decode(&first); err != nil {
+		return 0 // the object's decoding says what is wrong
+	}
+	if err := dec.Decode(&second); errors.Is(err, io.EOF) {
+		return 0
+	}
+	if second.Line > 0 {
+		return second.Line
+	}
+	return 1
 }
 
 // Objects creates, changes and deletes objects of any kind.

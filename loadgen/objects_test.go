@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"text/template"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,6 +21,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/hollowmark/hollowmark/internal/boundedtemplate"
 	"github.com/hollowmark/hollowmark/internal/testenv"
 	"github.com/hollowmark/hollowmark/loadgen"
 )
@@ -63,7 +63,10 @@ func TestApplyCreatesScalesAndDeletes(t *testing.T) {
 			}
 		},
 	}
-	tmpl := template.Must(template.New("deployment.yaml").Option("missingkey=error").Parse(deployment))
+	tmpl, err := boundedtemplate.Parse("deployment.yaml", deployment, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	apply := func(replicas int) {
 		obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: "web-0", Namespace: "objects", Params: map[string]any{"replicas": replicas, "group": "g"}})
 		if err != nil {
@@ -97,14 +100,69 @@ func TestApplyCreatesScalesAndDeletes(t *testing.T) {
 }
 
 func TestRenderRejectsBadTemplates(t *testing.T) {
-	for name, text := range map[string]string{
-		"missing kind":     "apiVersion: v1\nmetadata: {}\n",
-		"not YAML":         "apiVersion: v1\nkind: [\n",
-		"missing variable": "apiVersion: v1\nkind: ConfigMap\ndata: {x: {{.Params.nope}}}\n",
-	} {
-		tmpl := template.Must(template.New(name).Option("missingkey=error").Parse(text))
-		if _, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: "x", Params: map[string]any{}}); err == nil {
-			t.Errorf("%s: rendered", name)
+	tests := []struct{ name, text, want string }{
+		{"missing kind", "apiVersion: v1\nmetadata: {}\n", "apiVersion and kind are required"},
+		{"not YAML", "apiVersion: v1\nkind: [\n", "is not a YAML object"},
+		{"a passwd file", "root:x:0:0:root:/root:/bin/bash\n", "is not a YAML object"},
+		{"missing variable", "apiVersion: v1\nkind: ConfigMap\ndata: {x: {{.Params.nope}}}\n", `map has no entry for key "nope"`},
+		{"two documents", "apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: Secret\n", "line 3 starts a second YAML document"},
+		{"too long", "apiVersion: v1\nkind: ConfigMap\ndata: {x: {{$s := printf \"%01000000d\" 0}}{{$s}}{{$s}}}\n", "rendered text is longer than 1048576 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl, err := boundedtemplate.Parse(tt.name, tt.text, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = loadgen.Render(tmpl, loadgen.TemplateData{Name: "x", Params: map[string]any{}})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckObject(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"a good Deployment", deployment, ""},
+		{"a custom resource", "apiVersion: example.com/v1\nkind: Widget\nspec: {anything: 1}\n", ""},
+		{"an unknown kind", "apiVersion: apps/v1\nkind: Deploymnet\n", "kind Deploymnet: apps/v1 has no such kind"},
+		{"an unknown version", "apiVersion: apps/v2\nkind: Deployment\n", `the API group "apps" has no version "v2"`},
+		{"an unknown field", "apiVersion: v1\nkind: ConfigMap\ndatta: {}\n", `unknown field "datta"`},
+		{"a value of the wrong type", "apiVersion: apps/v1\nkind: Deployment\nspec: {replicas: many}\n", "not a valid apps/v1 Deployment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl, err := boundedtemplate.Parse(tt.name, tt.text, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: "x", Params: map[string]any{"replicas": 1, "group": "g"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = loadgen.CheckObject(obj)
+			if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	tests := []struct{ kind, name, want string }{
+		{"Deployment", long, ""},
+		{"Deployment", strings.Repeat("a", 254), "must be no more than 253 characters"},
+		{"Service", long, "must be no more than 63 characters"},
+		{"Service", "1web-0", "start with an alphabetic character"},
+		{"StatefulSet", long, "must be no more than 63 characters"},
+		{"Namespace", "a-1", ""},
+	}
+	for _, tt := range tests {
+		err := loadgen.CheckName(tt.kind, tt.name)
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s %s: error %v, want %q", tt.kind, tt.name, err, tt.want)
 		}
 	}
 }
@@ -113,8 +171,11 @@ func TestRenderRejectsBadTemplates(t *testing.T) {
 // and name render the same object in any order; other seeds or names draw
 // anew.
 func TestRandIntRangeIsSeededPerObject(t *testing.T) {
-	tmpl := template.Must(template.New("cm.yaml").Funcs(loadgen.ParseFuncs()).Option("missingkey=error").Parse(
-		"apiVersion: v1\nkind: ConfigMap\ndata: {size: '{{RandIntRange .Params.min .Params.max}}'}\n"))
+	tmpl, err := boundedtemplate.Parse("cm.yaml",
+		"apiVersion: v1\nkind: ConfigMap\ndata: {size: '{{RandIntRange .Params.min .Params.max}}'}\n", loadgen.ParseFuncs())
+	if err != nil {
+		t.Fatal(err)
+	}
 	draw := func(seed uint64, name string, lo, hi any) string {
 		t.Helper()
 		obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: name, Namespace: "ns", Seed: seed, Params: map[string]any{"min": lo, "max": hi}})

@@ -177,7 +177,8 @@ func (m *APIResponsiveness) summarize(intervals []Interval, notes []string) *Sum
 		h := w.Kinds[k]
 		sum.Checks = append(sum.Checks, results.Check{SLO: APIResponsivenessCheck(k.String()),
 			Thresholds: results.Thresholds{P99: k.Threshold()},
-			Measured:   results.Percentiles{Count: int(h.Count), P50: h.Quantile(0.5), P90: h.Quantile(0.9), P99: h.Quantile(0.99)}})
+			Measured:   results.Percentiles{Count: int(h.Count), P50: h.Quantile(0.5), P90: h.Quantile(0.9), P99: h.Quantile(0.99)},
+			Intervals:  h.Intervals()})
 		for _, b := range whole.Kinds[k].Buckets {
 			sum.Tables["api_buckets.csv"] = append(sum.Tables["api_buckets.csv"], append(k.columns(), bound(b.UpperBound), strconv.FormatUint(b.Count, 10)))
 		}

@@ -237,7 +237,9 @@ func (m *PodStartupLatency) Gather(context.Context) (*Summary, error) {
 			sum.PerfData.DataItems = append(sum.PerfData.DataItems,
 				results.LatencyItem(pct.P50, pct.P90, pct.P99, map[string]string{"Metric": name, "Pods": kind.name}))
 			if name == PodStartup {
-				sum.Checks = append(sum.Checks, m.check(kind.name, pct))
+				c := m.check(kind.name, pct)
+				c.Intervals = SampleIntervals(samples[name])
+				sum.Checks = append(sum.Checks, c)
 			}
 		}
 		if len(samples[PodStartup]) == 0 && kind.stateless {

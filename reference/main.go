@@ -31,6 +31,7 @@ import (
 
 	"github.com/hollowmark/hollowmark/controlplane"
 	"github.com/hollowmark/hollowmark/hollow"
+	"github.com/hollowmark/hollowmark/internal/realnode"
 	"github.com/hollowmark/hollowmark/internal/requestmix"
 )
 
@@ -74,7 +75,7 @@ func reference(binDir, workDir, outDir, expectedPath string, pods int, settle, i
 	if workDir, err = filepath.Abs(workDir); err != nil {
 		return err
 	}
-	if err := checkHost(binDir); err != nil {
+	if err := realnode.CheckHost(binDir, realnode.ReferenceNetwork); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(workDir, 0o700); err != nil {
@@ -150,20 +151,20 @@ func measureReal(ctx context.Context, w workload, binDir, dir string) (_ request
 	if err != nil {
 		return requestmix.Phases{}, fmt.Errorf("real kubelet: %w", err)
 	}
-	node := &realNode{name: "reference-node", work: dir, binDir: binDir, logf: logf}
+	node := &realnode.Node{Name: "reference-node", Work: dir, BinDir: binDir, Logf: logf, Net: realnode.ReferenceNetwork}
 	defer func() {
 		if err != nil {
 			deletePods(cp, logf)
 		}
 		logf("cleaning up")
-		if stopErr := node.stop(); stopErr != nil {
+		if stopErr := node.Stop(); stopErr != nil {
 			err = errors.Join(err, fmt.Errorf("real kubelet clean-up: %w", stopErr))
 		}
 		if stopErr := cp.Stop(); stopErr != nil {
 			err = errors.Join(err, fmt.Errorf("stopping the real kubelet's control plane: %w", stopErr))
 		}
 	}()
-	p, err := w.measure(ctx, cp, nodes{count: 1, start: func(ctx context.Context) error { return node.start(ctx, cp) }, alive: node.exited})
+	p, err := w.measure(ctx, cp, nodes{count: 1, start: func(ctx context.Context) error { return node.Start(ctx, cp) }, alive: node.Exited})
 	if err != nil {
 		return p, fmt.Errorf("real kubelet (logs in %s): %w", filepath.Join(dir, "logs"), err)
 	}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/hollowmark/hollowmark/controlplane"
+	"github.com/hollowmark/hollowmark/internal/realnode"
 	"github.com/hollowmark/hollowmark/internal/requestmix"
 )
 
@@ -59,7 +60,7 @@ func (w workload) measure(ctx context.Context, cp *controlplane.ControlPlane, n 
 		return nil
 	}
 	wait := func(what string, timeout time.Duration, cond func() (bool, error)) error {
-		return waitUntil(ctx, timeout, what, func() error {
+		return realnode.WaitUntil(ctx, timeout, what, func() error {
 			if n.alive != nil {
 				if err := n.alive(); err != nil {
 					return err
@@ -136,7 +137,7 @@ func (w workload) measure(ctx context.Context, cp *controlplane.ControlPlane, n 
 	w.logf("creating %d pods", w.pods)
 	for i := range w.pods {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("mix-%d", i)},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: podImage}}}}
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: realnode.PodImage}}}}
 		if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			return p, fmt.Errorf("creating pod %s: %w", pod.Name, err)
 		}
@@ -234,7 +235,7 @@ func deletePods(cp *controlplane.ControlPlane, logf func(string, ...any)) {
 	for _, p := range list.Items {
 		client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 	}
-	waitUntil(ctx, 45*time.Second, "pods gone", func() error {
+	realnode.WaitUntil(ctx, 45*time.Second, "pods gone", func() error {
 		list, err := client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 		if err == nil && len(list.Items) > 0 {
 			return fmt.Errorf("%d pods remain", len(list.Items))

@@ -5,6 +5,7 @@ package results
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,12 +26,37 @@ type Thresholds struct {
 	P99 time.Duration `json:"p99,omitempty"`
 }
 
+// Interval is a 95% confidence interval of a percentile from the samples
+// behind it (docs/measurements.md, "How close a check was"). Open means
+// the samples are too few to bound it from above: a p99 of fewer than
+// about 370 samples.
+type Interval struct {
+	Low  time.Duration `json:"low"`
+	High time.Duration `json:"high"`
+	Open bool          `json:"open,omitempty"`
+}
+
+// Contains reports whether d lies within the interval.
+func (i Interval) Contains(d time.Duration) bool {
+	return i.Low <= d && (i.Open || d <= i.High)
+}
+
+// Intervals are the confidence intervals of the percentiles.
+type Intervals struct {
+	P50 Interval `json:"p50"`
+	P90 Interval `json:"p90"`
+	P99 Interval `json:"p99"`
+}
+
 // Check is one SLO check: measured percentiles against their thresholds.
 type Check struct {
 	// SLO names what is checked, e.g. "PodStartupLatency (stateless)".
 	SLO        string      `json:"slo"`
 	Thresholds Thresholds  `json:"thresholds"`
 	Measured   Percentiles `json:"measured"`
+	// Intervals, when known, say how far the percentiles could be from
+	// what the same system would show on another sample of this size.
+	Intervals *Intervals `json:"intervals,omitempty"`
 	// Partial marks a value measured on a run that was interrupted.
 	Partial bool `json:"partial,omitempty"`
 	// Skipped, if set, says why the check was not made (a measurement
@@ -41,17 +67,121 @@ type Check struct {
 type bound struct {
 	name           string
 	limit, measure time.Duration
+	ci             *Interval
 }
 
 func (c Check) bounds() []bound {
+	var ci Intervals
+	if c.Intervals != nil {
+		ci = *c.Intervals
+	}
 	var out []bound
-	for _, b := range []bound{{"p50", c.Thresholds.P50, c.Measured.P50}, {"p90", c.Thresholds.P90, c.Measured.P90},
-		{"p99", c.Thresholds.P99, c.Measured.P99}} {
+	for _, b := range []bound{{"p50", c.Thresholds.P50, c.Measured.P50, &ci.P50}, {"p90", c.Thresholds.P90, c.Measured.P90, &ci.P90},
+		{"p99", c.Thresholds.P99, c.Measured.P99, &ci.P99}} {
+		if c.Intervals == nil {
+			b.ci = nil
+		}
 		if b.limit > 0 {
 			out = append(out, b)
 		}
 	}
 	return out
+}
+
+// closest is the checked percentile highest relative to its threshold:
+// the one nearest it, or furthest over it.
+func (c Check) closest() (bound, bool) {
+	var best bound
+	found := false
+	for _, b := range c.bounds() {
+		if !found || float64(b.measure)/float64(b.limit) > float64(best.measure)/float64(best.limit) {
+			best, found = b, true
+		}
+	}
+	return best, found
+}
+
+// Closeness says how near the check came to its threshold, e.g.
+// "p99 at 38% (95% CI 35–41%)": the percentile nearest its threshold, as
+// a share of it, with its confidence interval when known.
+func (c Check) Closeness() string {
+	b, ok := c.closest()
+	if !ok || c.Measured.Count == 0 || c.Skipped != "" {
+		return ""
+	}
+	share := func(d time.Duration) float64 { return 100 * float64(d) / float64(b.limit) }
+	out := fmt.Sprintf("%s at %.0f%%", b.name, share(b.measure))
+	if b.ci != nil {
+		high := fmt.Sprintf("%.0f%%", share(b.ci.High))
+		if b.ci.Open {
+			high = "?"
+		}
+		out += fmt.Sprintf(" (95%% CI %.0f–%s)", share(b.ci.Low), high)
+	}
+	return out
+}
+
+// WithinNoise names the checked percentiles whose threshold lies inside
+// their confidence interval: another sample of as many from the same
+// system could have given the other verdict. A percentile passing with an
+// interval open above is not counted (TooFewSamples): nothing that small
+// could show it holds, and saying so for every rare call kind would bury
+// the warnings that matter.
+func (c Check) WithinNoise() []string {
+	if c.Measured.Count == 0 || c.Skipped != "" {
+		return nil
+	}
+	var out []string
+	for _, b := range c.bounds() {
+		if b.ci == nil || (b.ci.Open && b.measure <= b.limit) {
+			continue
+		}
+		if b.ci.Contains(b.limit) {
+			out = append(out, b.name)
+		}
+	}
+	return out
+}
+
+// TooFewSamples reports whether a checked percentile held on too few
+// samples to bound it from above.
+func (c Check) TooFewSamples() bool {
+	if c.Measured.Count == 0 || c.Skipped != "" {
+		return false
+	}
+	for _, b := range c.bounds() {
+		if b.ci != nil && b.ci.Open && b.measure <= b.limit {
+			return true
+		}
+	}
+	return false
+}
+
+// NoiseWarning says, for a check whose verdict is within noise, which
+// percentile and why; "" otherwise.
+func (c Check) NoiseWarning() string {
+	names := c.WithinNoise()
+	if len(names) == 0 {
+		return ""
+	}
+	verdict := "held"
+	if !c.Passed() {
+		verdict = "was violated"
+	}
+	var parts []string
+	for _, b := range c.bounds() {
+		if !slices.Contains(names, b.name) {
+			continue
+		}
+		high := FormatDuration(b.ci.High)
+		if b.ci.Open {
+			high = "unbounded (too few samples)"
+		}
+		parts = append(parts, fmt.Sprintf("%s = %s, 95%% CI %s to %s, threshold %s", b.name, FormatDuration(b.measure),
+			FormatDuration(b.ci.Low), high, b.limit))
+	}
+	return fmt.Sprintf("%s %s by less than its noise over %d samples: %s; a run alike could give the other verdict",
+		c.SLO, verdict, c.Measured.Count, strings.Join(parts, "; "))
 }
 
 // Passed reports whether every checked percentile is within its threshold.

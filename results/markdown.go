@@ -48,18 +48,32 @@ func (r *Run) checksTable() string {
 		return "This run made no SLO checks.\n\n"
 	}
 	var b strings.Builder
-	b.WriteString("| SLO | threshold | p50 | p90 | p99 | samples | result |\n|---|---|---:|---:|---:|---:|---|\n")
+	b.WriteString("| SLO | threshold | p50 | p90 | p99 | samples | of threshold | result |\n|---|---|---:|---:|---:|---:|---|---|\n")
 	slices.SortStableFunc(checks, func(a, b Check) int { return checkOrder(a) - checkOrder(b) })
+	var warnings, few []string
 	for _, c := range checks {
 		if c.Skipped != "" {
-			fmt.Fprintf(&b, "| %s | – | | | | | %s |\n", c.SLO, checkResult(c))
+			fmt.Fprintf(&b, "| %s | – | | | | | | %s |\n", c.SLO, checkResult(c))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s |\n", c.SLO, c.Limit(),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", c.SLO, c.Limit(),
 			FormatDuration(c.Measured.P50), FormatDuration(c.Measured.P90), FormatDuration(c.Measured.P99),
-			c.Measured.Count, checkResult(c))
+			c.Measured.Count, c.Closeness(), checkResult(c))
+		if w := c.NoiseWarning(); w != "" {
+			warnings = append(warnings, w)
+		}
+		if c.TooFewSamples() {
+			few = append(few, c.SLO)
+		}
 	}
 	b.WriteString("\n")
+	for _, w := range warnings {
+		fmt.Fprintf(&b, "**warning**: %s.\n\n", w)
+	}
+	if len(few) > 0 {
+		fmt.Fprintf(&b, "Too few samples to bound the percentile from above (a p99 needs about 370), so held on the figure alone "+
+			"(\"?\" above): %s.\n\n", strings.Join(few, ", "))
+	}
 	return b.String()
 }
 
@@ -91,11 +105,16 @@ func checkOrder(c Check) int {
 
 func checkResult(c Check) string {
 	out := "pass"
+	if len(c.WithinNoise()) > 0 {
+		out = "pass (within noise)"
+	}
 	switch {
 	case c.Skipped != "":
 		out = "skipped: " + c.Skipped
 	case c.Measured.Count == 0:
 		out = "**FAIL** (no samples)"
+	case !c.Passed() && len(c.WithinNoise()) > 0:
+		out = "**FAIL** (within noise)"
 	case !c.Passed():
 		out = "**FAIL**"
 	}

@@ -65,7 +65,7 @@ func TestRunWritesItsResultsDirectory(t *testing.T) {
 		t.Errorf("pods.csv rows %v, %v", rows, err)
 	}
 	summary, _ := os.ReadFile(filepath.Join(dir, "summary.md"))
-	for _, want := range []string{"# tiny-1: FAIL", "| PodStartupLatency (stateless) | p99 <= 5s | 1.5ms | 6s | 6s | 2 | **FAIL** |",
+	for _, want := range []string{"# tiny-1: FAIL", "| PodStartupLatency (stateless) | p99 <= 5s | 1.5ms | 6s | 6s | 2 | p99 at 120% | **FAIL** |",
 		"| pod_startup | 1.000 | 2.000 | 3.000 | ms |", "Raw data: PodStartupLatency.json, PodStartupLatency_pods.csv"} {
 		if !strings.Contains(string(summary), want) {
 			t.Errorf("summary.md lacks %q:\n%s", want, summary)
@@ -103,7 +103,7 @@ func TestSkippedChecksAreNeitherHeldNorViolated(t *testing.T) {
 		rows    []string // in order
 	}{
 		{"held and skipped", []Check{skipped, held}, ExitPassed, "all 1 SLO checks held, 1 skipped (not supported)",
-			[]string{"| NetworkProgrammingLatency | – | | | | | skipped: not supported by hollowmark |", "| PodStartupLatency (stateless) |"}},
+			[]string{"| NetworkProgrammingLatency | – | | | | | | skipped: not supported by hollowmark |", "| PodStartupLatency (stateless) |"}},
 		{"violated and skipped", []Check{held, skipped, violated}, ExitViolated, "1 of 2 SLO checks violated, 1 skipped (not supported)",
 			[]string{"| PodStartupLatency (stateful) |", "| NetworkProgrammingLatency |", "| PodStartupLatency (stateless) |"}},
 	}
@@ -125,6 +125,58 @@ func TestSkippedChecksAreNeitherHeldNorViolated(t *testing.T) {
 					t.Fatalf("summary lacks %q after offset %d:\n%s", row, at, md)
 				}
 				at += i
+			}
+		})
+	}
+}
+
+// TestVerdictsWithinNoise: a check whose threshold lies inside the
+// confidence interval of its percentile says so in its row and in a
+// warning under the table, whichever way it went; one clear of it does not.
+func TestVerdictsWithinNoise(t *testing.T) {
+	ci := func(low, high time.Duration, open bool) *Intervals {
+		return &Intervals{P99: Interval{Low: low, High: high, Open: open}}
+	}
+	check := func(p99 time.Duration, iv *Intervals) Check {
+		return Check{SLO: "APIResponsiveness PATCH pods/status (resource)", Thresholds: Thresholds{P99: time.Second},
+			Measured: Percentiles{Count: 11420, P50: 60 * time.Millisecond, P90: 200 * time.Millisecond, P99: p99}, Intervals: iv}
+	}
+	tests := []struct {
+		name    string
+		check   Check
+		row     string
+		warning string // "" for none
+	}{
+		{"clear pass", check(400*time.Millisecond, ci(350*time.Millisecond, 450*time.Millisecond, false)),
+			"| 11420 | p99 at 40% (95% CI 35–45%) | pass |", ""},
+		{"pass within noise", check(950*time.Millisecond, ci(900*time.Millisecond, 1100*time.Millisecond, false)),
+			"| 11420 | p99 at 95% (95% CI 90–110%) | pass (within noise) |",
+			"held by less than its noise over 11420 samples: p99 = 950ms, 95% CI 900ms to 1.1s, threshold 1s"},
+		{"failure within noise", check(1070*time.Millisecond, ci(930*time.Millisecond, 1200*time.Millisecond, false)),
+			"| 11420 | p99 at 107% (95% CI 93–120%) | **FAIL** (within noise) |",
+			"was violated by less than its noise over 11420 samples: p99 = 1.07s, 95% CI 930ms to 1.2s"},
+		{"clear failure", check(1500*time.Millisecond, ci(1300*time.Millisecond, 1700*time.Millisecond, false)),
+			"| 11420 | p99 at 150% (95% CI 130–170%) | **FAIL** |", ""},
+		{"too few samples to bound", check(400*time.Millisecond, ci(300*time.Millisecond, 500*time.Millisecond, true)),
+			"| 11420 | p99 at 40% (95% CI 30–?) | pass |", ""},
+		{"failure on too few samples", check(1200*time.Millisecond, ci(900*time.Millisecond, 1300*time.Millisecond, true)),
+			"| 11420 | p99 at 120% (95% CI 90–?) | **FAIL** (within noise) |", "95% CI 900ms to unbounded (too few samples)"},
+		{"no intervals recorded", check(400*time.Millisecond, nil), "| 11420 | p99 at 40% | pass |", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Run{ID: "x"}
+			r.Add("m", "m", &Summary{Checks: []Check{tt.check}, PerfData: NewPerfData()})
+			table := r.VerdictTable()
+			if !strings.Contains(table, tt.row) {
+				t.Errorf("table lacks %q:\n%s", tt.row, table)
+			}
+			if got := strings.Contains(table, "**warning**"); got != (tt.warning != "") || !strings.Contains(table, tt.warning) {
+				t.Errorf("warning %v, want %q:\n%s", got, tt.warning, table)
+			}
+			few := tt.check.Intervals != nil && tt.check.Intervals.P99.Open && tt.check.Passed()
+			if got := strings.Contains(table, "Too few samples to bound the percentile from above"); got != few {
+				t.Errorf("too-few-samples note %v, want %v:\n%s", got, few, table)
 			}
 		})
 	}

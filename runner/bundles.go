@@ -70,7 +70,7 @@ func (p *phaseState) planBundles(ph scenarios.Phase, namespaces []string, object
 		for i := want; i < have; i++ {
 			changes = append(changes, change{i, func(ctx context.Context) error {
 				for _, m := range slices.Backward(members) {
-					if err := deleteRaw(ctx, objects, m, objectName(m.object.Basename, i), ns); err != nil {
+					if err := deleteRaw(ctx, objects, m, scenarios.ObjectName(m.object.Basename, i), ns); err != nil {
 						return err
 					}
 				}
@@ -94,7 +94,7 @@ func (p *phaseState) planBundles(ph scenarios.Phase, namespaces []string, object
 func (p *phaseState) bundleAction(members []bundleMember, i int, ns string, do func(context.Context, *unstructured.Unstructured) error) change {
 	return change{i, func(ctx context.Context) error {
 		for _, m := range members {
-			r := scenarios.Replica{Name: objectName(m.object.Basename, i), Index: i, Namespace: ns}
+			r := scenarios.Replica{Name: scenarios.ObjectName(m.object.Basename, i), Index: i, Namespace: ns}
 			data, err := p.scenario.Render(m.tmpl, m.object, r)
 			if err != nil {
 				return err

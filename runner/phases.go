@@ -99,7 +99,7 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 			p.mu.Unlock()
 			state := objectState{spec: string(spec), applied: make([]appliedObject, ph.ReplicasPerNamespace)}
 			for i := range ph.ReplicasPerNamespace {
-				obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: objectName(o.Basename, i), Index: i, Namespace: ns, Params: o.Params, Seed: seed})
+				obj, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: scenarios.ObjectName(o.Basename, i), Index: i, Namespace: ns, Params: o.Params, Seed: seed})
 				if err != nil {
 					return nil, nil, err
 				}
@@ -113,7 +113,7 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 			for i := ph.ReplicasPerNamespace; i < len(have.applied); i++ {
 				obj := &unstructured.Unstructured{}
 				obj.SetGroupVersionKind(have.applied[i].gvk)
-				obj.SetName(objectName(o.Basename, i))
+				obj.SetName(scenarios.ObjectName(o.Basename, i))
 				obj.SetNamespace(ns)
 				changes = append(changes, change{i, func(ctx context.Context) error { return objects.Delete(ctx, obj) }})
 			}
@@ -145,7 +145,7 @@ func (p *phaseState) clusterScoped() []*unstructured.Unstructured {
 		for i, a := range st.applied {
 			obj := &unstructured.Unstructured{}
 			obj.SetGroupVersionKind(a.gvk)
-			obj.SetName(objectName(key.basename, i))
+			obj.SetName(scenarios.ObjectName(key.basename, i))
 			out = append(out, obj)
 		}
 	}
@@ -159,8 +159,6 @@ func (p *phaseState) commit(next map[objectKey]objectState) {
 		p.objects[k] = v
 	}
 }
-
-func objectName(basename string, i int) string { return fmt.Sprintf("%s-%d", basename, i) }
 
 // phaseNamespaces are the namespaces of a phase's range, or the cluster
 // scope ("") for a phase without one.

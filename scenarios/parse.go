@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/hollowmark/hollowmark/internal/boundedtemplate"
 	"github.com/hollowmark/hollowmark/loadgen"
 )
 
@@ -55,15 +57,63 @@ func LoadFile(path string, overrides map[string]string) (*Scenario, error) {
 	return s, err
 }
 
+// MaxFileSize bounds a scenario file and an object template: the largest
+// is a few kilobytes, and what is read is held several times over while
+// it is rendered and decoded.
+const MaxFileSize = 1 << 20
+
+// readFile reads a regular file of at most MaxFileSize. Anything else (a
+// device such as /dev/zero, a FIFO that would block, a directory) is
+// refused before it is opened.
+func readFile(fsys fs.FS, name string) ([]byte, error) {
+	info, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", fileType(info.Mode()))
+	}
+	if info.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%d bytes, more than the %d a scenario file or template may have", info.Size(), MaxFileSize)
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > MaxFileSize { // it grew since the Stat
+		return nil, fmt.Errorf("more than the %d bytes a scenario file or template may have", MaxFileSize)
+	}
+	return src, nil
+}
+
+func fileType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
+}
+
 // load reads name from fsys and reports errors against display.
 func load(fsys fs.FS, name, display string, overrides map[string]string) (*Scenario, error) {
-	src, err := fs.ReadFile(fsys, name)
+	src, err := readFile(fsys, name)
 	if err != nil {
-		return nil, fmt.Errorf("reading scenario: %w", err)
+		return nil, &Error{File: display, Line: 1, Msg: err.Error()}
 	}
 	// Template syntax first: an unclosed action would otherwise surface as
 	// a confusing YAML error from the parameter pass.
-	tmpl, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	tmpl, err := boundedtemplate.Parse(name, string(src), funcs)
 	if err != nil {
 		return nil, templateError(display, err)
 	}
@@ -71,25 +121,43 @@ func load(fsys fs.FS, name, display string, overrides map[string]string) (*Scena
 	if err != nil {
 		return nil, err
 	}
-	var rendered bytes.Buffer
-	if err := tmpl.Execute(&rendered, params); err != nil {
+	rendered, err := boundedtemplate.Execute(tmpl, params, boundedtemplate.DefaultLimits)
+	if err != nil {
 		return nil, templateError(display, err)
 	}
-	s := &Scenario{File: name, FS: fsys, Rendered: rendered.Bytes()}
-	dec := yaml.NewDecoder(bytes.NewReader(rendered.Bytes()))
-	dec.KnownFields(true)
-	if err := dec.Decode(s); err != nil {
-		return nil, yamlError(display, err)
+	s := &Scenario{File: name, FS: fsys, Rendered: rendered}
+	if err := decode(display, rendered, s); err != nil {
+		return nil, err
 	}
 	s.Parameters = params
 	var root yaml.Node
-	if err := yaml.Unmarshal(rendered.Bytes(), &root); err != nil {
+	if err := yaml.Unmarshal(rendered, &root); err != nil {
 		return nil, yamlError(display, err)
 	}
 	if err := s.validate(YAMLLocator(display, &root), fsys); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// decode decodes the one YAML document of rendered into s strictly
+// (unknown fields are errors).
+func decode(display string, rendered []byte, s *Scenario) error {
+	dec := yaml.NewDecoder(bytes.NewReader(rendered))
+	dec.KnownFields(true)
+	if err := dec.Decode(s); errors.Is(err, io.EOF) {
+		return &Error{File: display, Line: 1, Msg: "the scenario is empty"}
+	} else if err != nil {
+		return yamlError(display, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return yamlError(display, err)
+	}
+	return &Error{File: display, Line: max(next.Line, 1), Msg: "a second YAML document: a scenario file holds one"}
 }
 
 // parameters are the file's defaults with the overrides applied. Overrides

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hollowmark/hollowmark/internal/boundedtemplate"
 )
 
 // Scenario is a parsed, validated scenario.
@@ -193,16 +195,17 @@ func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 }
 
 // Template parses an object's template file: by the scenario's TemplateSet
-// if it has one, else with the same functions as scenario files.
+// if it has one, else with the same functions as scenario files, for
+// loadgen.Render.
 func (s *Scenario) Template(o Object) (*template.Template, error) {
 	if s.Templates != nil {
 		return s.Templates.Parse(s.FS, s.TemplatePath(o))
 	}
-	src, err := fs.ReadFile(s.FS, s.TemplatePath(o))
+	src, err := readFile(s.FS, s.TemplatePath(o))
 	if err != nil {
 		return nil, fmt.Errorf("reading template %s: %w", o.Template, err)
 	}
-	tmpl, err := template.New(o.Template).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	tmpl, err := boundedtemplate.Parse(o.Template, string(src), funcs)
 	if err != nil {
 		return nil, fmt.Errorf("parsing template %s: %w", o.Template, err)
 	}

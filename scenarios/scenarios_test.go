@@ -79,7 +79,7 @@ steps:
 
 func loadString(t *testing.T, scenario string, overrides map[string]string) error {
 	t.Helper()
-	fsys := fstest.MapFS{"s.yaml": {Data: []byte(scenario)}, "obj.yaml": {Data: []byte("kind: ConfigMap\n")}}
+	fsys := fstest.MapFS{"s.yaml": {Data: []byte(scenario)}, "obj.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\n")}}
 	_, err := Load(fsys, "s.yaml", overrides)
 	return err
 }
@@ -193,7 +193,7 @@ func TestBadScenariosNameFileLineAndField(t *testing.T) {
 
 func TestSteppedBurstWithDuration(t *testing.T) {
 	fsys := fstest.MapFS{"s.yaml": {Data: []byte(strings.Replace(good, "    qps: 10", "    steppedBurst: {size: 5, delay: 2s}", 1))},
-		"obj.yaml": {Data: []byte("kind: ConfigMap\n")}}
+		"obj.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\n")}}
 	s, err := Load(fsys, "s.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func TestClusterLoader2TuningSets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.yaml, func(t *testing.T) {
 			fsys := fstest.MapFS{"s.yaml": {Data: []byte(strings.Replace(good, "    qps: 10", "    "+tt.yaml, 1))},
-				"obj.yaml": {Data: []byte("kind: ConfigMap\n")}}
+				"obj.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\n")}}
 			sc, err := Load(fsys, "s.yaml", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -245,7 +245,7 @@ func TestClusterLoader2TuningSets(t *testing.T) {
 		"poissonLoad: {expectedActionsPerSecond: 5}": "poisson: 5"} {
 		offsets := func(kind string) []time.Duration {
 			fsys := fstest.MapFS{"s.yaml": {Data: []byte(strings.Replace(good, "    qps: 10", "    "+kind, 1))},
-				"obj.yaml": {Data: []byte("kind: ConfigMap\n")}}
+				"obj.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\n")}}
 			sc, err := Load(fsys, "s.yaml", nil)
 			if err != nil {
 				t.Fatal(err)

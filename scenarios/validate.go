@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/hollowmark/hollowmark/loadgen"
 	"github.com/hollowmark/hollowmark/measurements"
 )
 
@@ -52,15 +54,21 @@ func (s *Scenario) validate(locate Locator, fsys fs.FS) error {
 	if s.Namespaces.Count < 0 {
 		v.fail("must be >= 0", "namespaces", "count")
 	}
+	field := []any{"namespaces", "prefix"}
 	if s.Namespaces.Prefix == "" {
 		s.Namespaces.Prefix = s.Name
+		field = []any{"name"}
 	}
+	s.validateNamespaceNames(v, field)
 	sets := map[string]bool{}
 	for i, ts := range s.TuningSets {
 		if sets[ts.Name] {
 			v.fail(fmt.Sprintf("duplicate tuning set %q", ts.Name), "tuningSets", i, "name")
 		}
 		sets[ts.Name] = true
+		if ts.Parallelism < 0 {
+			v.fail("must be >= 0 (0: no cap)", "tuningSets", i, "parallelism")
+		}
 		if _, err := ts.TuningSet(); err != nil {
 			v.fail(err.Error(), "tuningSets", i)
 		}
@@ -83,9 +91,34 @@ func (s *Scenario) validate(locate Locator, fsys fs.FS) error {
 		validateOverlap(v, st.Phases, i)
 		for j, m := range st.Measurements {
 			validateMeasurement(v, methods, started, m, "steps", i, "measurements", j)
+			s.validateNodeCount(v, m, "steps", i, "measurements", j)
 		}
 	}
 	return errors.Join(v.errs...)
+}
+
+// validateNamespaceNames checks the longest namespace name the runner
+// will make, prefix-count, as the API server would.
+func (s *Scenario) validateNamespaceNames(v *validator, field []any) {
+	if s.Namespaces.Count < 1 {
+		return
+	}
+	name := fmt.Sprintf("%s-%d", s.Namespaces.Prefix, s.Namespaces.Count)
+	if err := loadgen.CheckName("Namespace", name); err != nil {
+		v.fail(fmt.Sprintf("makes namespace %s", err), field...)
+	}
+}
+
+// validateNodeCount refuses a wait for more Ready nodes than the
+// scenario's nodes parameter says the cluster has: it could only time out.
+func (s *Scenario) validateNodeCount(v *validator, m MeasurementAction, at ...any) {
+	nodes, ok := s.Parameters["nodes"].(int)
+	if m.Method != "WaitForNodesReady" || !ok {
+		return
+	}
+	if want, ok := m.Params["minCount"].(int); ok && want > nodes {
+		v.fail(fmt.Sprintf("%d is more than the %d nodes of the cluster (parameter nodes)", want, nodes), append(at, "params", "minCount")...)
+	}
 }
 
 func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool, ph Phase, at ...any) {
@@ -116,11 +149,65 @@ func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool,
 		basenames[o.Basename] = true
 		if _, err := fs.Stat(fsys, s.TemplatePath(o)); err != nil {
 			v.fail(fmt.Sprintf("template %q not found next to the scenario", o.Template), field("objects", k, "template")...)
-		} else if _, err := s.Template(o); err != nil {
+			continue
+		}
+		tmpl, err := s.Template(o)
+		if err != nil {
 			v.fail(err.Error(), field("objects", k, "template")...)
+			continue
+		}
+		// The runner renders an object to create it with the phase's
+		// parameters, and to delete it with those it was made with, which
+		// were checked then. Templates of another format (a CL2 config's)
+		// are checked when their objects are made.
+		r := ph.NamespaceRange
+		if ph.ReplicasPerNamespace > 0 && s.Templates == nil && (r == nil || r.Min >= 1 && r.Max >= r.Min) {
+			for _, e := range s.sampleObjects(tmpl, o, ph) {
+				v.fail(e.Error(), field("objects", k, e.field)...)
+			}
 		}
 	}
 }
+
+// objectError is a problem of a rendered object, and the object's field
+// (template or basename) it is reported on.
+type objectError struct {
+	field string
+	err   error
+}
+
+func (e objectError) Error() string { return e.err.Error() }
+
+// sampleObjects renders the first and the last object a phase makes, in
+// its first and last namespace, and checks them as the API server would:
+// what the template makes, and the name.
+func (s *Scenario) sampleObjects(tmpl *template.Template, o Object, ph Phase) []objectError {
+	last := ph.ReplicasPerNamespace - 1
+	first, final := "", "" // cluster-scoped
+	if r := ph.NamespaceRange; r != nil {
+		first, final = fmt.Sprintf("%s-%d", s.Namespaces.Prefix, r.Min), fmt.Sprintf("%s-%d", s.Namespaces.Prefix, r.Max)
+	}
+	samples := []loadgen.TemplateData{
+		{Name: ObjectName(o.Basename, 0), Index: 0, Namespace: first, Params: o.Params},
+		{Name: ObjectName(o.Basename, last), Index: last, Namespace: final, Params: o.Params},
+	}
+	for _, data := range samples {
+		obj, err := loadgen.Render(tmpl, data)
+		if err == nil {
+			err = loadgen.CheckObject(obj)
+		}
+		if err != nil {
+			return []objectError{{"template", err}}
+		}
+		if err := loadgen.CheckName(obj.GetKind(), data.Name); err != nil {
+			return []objectError{{"basename", fmt.Errorf("makes %w", err)}}
+		}
+	}
+	return nil
+}
+
+// ObjectName is the name of a phase's i-th object of basename (from 0).
+func ObjectName(basename string, i int) string { return fmt.Sprintf("%s-%d", basename, i) }
 
 // validateOverlap refuses two phases of one step that want the same
 // objects (basename) in the same namespace: they run in parallel, and

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hollowmark/hollowmark/controlplane"
+	"github.com/hollowmark/hollowmark/hollow"
 	"github.com/hollowmark/hollowmark/internal/logging"
 	"github.com/hollowmark/hollowmark/internal/rundir"
 )
@@ -30,13 +31,19 @@ type clusterFlags struct {
 }
 
 func (f *clusterFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.runDir, "run-dir", "", "directory for credentials, logs and records (default runs/<timestamp>)")
+	f.registerAttach(fs, "attach to the cluster of this kubeconfig instead of starting a control plane")
 	fs.StringVar(&f.binDir, "control-plane-bin-dir", "", "directory with etcd, kube-apiserver, kube-scheduler and kube-controller-manager (default: the directory of this executable)")
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "attach to the cluster of this kubeconfig instead of starting a control plane")
 	fs.Float32Var(&f.schedulerQPS, "scheduler-qps", 500, "kube-scheduler client QPS (burst is twice this)")
 	fs.Float32Var(&f.controllerManagerQPS, "controller-manager-qps", 500, "kube-controller-manager client QPS (burst is twice this)")
 	fs.BoolVar(&f.etcdNoFsync, "etcd-unsafe-no-fsync", false, "run etcd without fsync: faster on slow disks, not durable")
 	fs.DurationVar(&f.readyTimeout, "ready-timeout", 2*time.Minute, "how long each component may take to become healthy")
+}
+
+// registerAttach adds the flags that apply when attaching to a cluster,
+// all that `nodes` has.
+func (f *clusterFlags) registerAttach(fs *pflag.FlagSet, kubeconfigUsage string) {
+	fs.StringVar(&f.runDir, "run-dir", "", "directory for credentials, logs and records (default runs/<timestamp>)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", kubeconfigUsage)
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print debug logs on the terminal too")
 }
 
@@ -132,4 +139,10 @@ func executableDir() (string, error) {
 		return "", fmt.Errorf("locating hollowmark executable: %w", err)
 	}
 	return filepath.Dir(exe), nil
+}
+
+// hollowCluster is the cluster hollow nodes join: ours, which goes away
+// with us, or the one attached to.
+func (f *clusterFlags) hollowCluster(cp *controlplane.ControlPlane) hollow.Cluster {
+	return hollow.Cluster{Config: cp.Config, Authority: cp.Authority, KubeconfigPath: cp.KubeconfigPath, Owned: f.kubeconfig == ""}
 }

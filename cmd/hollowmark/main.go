@@ -11,8 +11,8 @@ import (
 	"syscall"
 )
 
-// version is set by the Makefile from git describe.
-var version = "dev"
+// version (git describe) and commit (the full hash) are set by the Makefile.
+var version, commit = "dev", ""
 
 // Exit codes a CI job can act on.
 const (
@@ -25,7 +25,7 @@ func main() {
 	// until teardown is done so a second Ctrl-C cannot orphan the components.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cmd := newRootCommand(version)
+	cmd := newRootCommand(buildInfo{version: version, commit: commit})
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		code := exitFailed
 		var exit *exitError

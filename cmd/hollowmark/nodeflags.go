@@ -2,47 +2,45 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/hollowmark/hollowmark/controlplane"
-	"github.com/hollowmark/hollowmark/controlplane/pki"
 	"github.com/hollowmark/hollowmark/hollow"
-	"github.com/hollowmark/hollowmark/internal/metricsserver"
 	"github.com/hollowmark/hollowmark/internal/periodic"
 )
 
 // nodeFlags configure a pool of hollow nodes.
 type nodeFlags struct {
-	count, shard, shards, concurrency int
-	namePrefix                        string
-	cpu, memory, storage              string
-	maxPods                           int64
-	statusImages                      int
-	images                            []string
-	sandbox, pull, start, stop        string
-	crashAfter, jobRunTime            string
-	fault                             string
-	faultyFraction                    float64
-	perNodeProxyConns                 bool
-	metricsAddr                       string
-	fidelity                          string
+	count, shards, concurrency  int
+	shard                       string
+	namePrefix                  string
+	cpu, memory, storage        string
+	maxPods                     int64
+	statusImages                int
+	images                      []string
+	sandbox, pull, start, stop  string
+	crashAfter, jobRunTime      string
+	fault                       string
+	faultyFraction              float64
+	perNodeProxyConns           bool
+	metricsAddr, metricsURLFile string
+	fidelity                    string
+	deleteNodes                 bool
 }
 
 func (f *nodeFlags) register(fs *pflag.FlagSet, countFlag string) {
 	d := hollow.DefaultNodeConfig()
 	fs.IntVar(&f.count, countFlag, 0, "number of hollow nodes (across all shards)")
-	fs.IntVar(&f.shard, "shard", 0, "this process runs the nodes whose index modulo --shards is --shard")
+	fs.StringVar(&f.shard, "shard", "0", "this process runs the nodes whose index modulo --shards is --shard; \"ordinal\" takes it from the StatefulSet pod name in $POD_NAME (else the host name): hollow-nodes-2 is shard 2")
 	fs.IntVar(&f.shards, "shards", 1, "number of processes sharing the nodes")
 	fs.IntVar(&f.concurrency, "concurrency", 64, "nodes registering at once")
 	fs.StringVar(&f.namePrefix, "name-prefix", "hollow-node-", "node name prefix; the index follows")
@@ -62,11 +60,16 @@ func (f *nodeFlags) register(fs *pflag.FlagSet, countFlag string) {
 	fs.Float64Var(&f.faultyFraction, "faulty-node-fraction", 1, "fraction of nodes --fault applies to")
 	fs.BoolVar(&f.perNodeProxyConns, "per-node-proxy-connections", true, "give each hollow proxy its own connection, as real kube-proxies have; false shares a pool of connections")
 	fs.StringVar(&f.fidelity, "fidelity", string(d.Fidelity), "full: every API request a v1.36 kubelet and kube-proxy make (docs/fidelity.md); lean: only the core (leases, node status, pod watches and status), about half the per-pod load, for the cheapest nodes")
-	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:0", "where to serve /metrics and /debug/pprof/ (port 0 picks one)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:0", "where to serve /metrics, /readyz, /livez and /debug/pprof/ (port 0 picks one)")
+	fs.BoolVar(&f.deleteNodes, "delete-nodes", true, "on exit, delete the Nodes this process registered in an attached cluster (with false, a process started again with the same nodes adopts them: same UIDs, same Leases)")
 }
 
 func (f *nodeFlags) poolConfig() (hollow.PoolConfig, error) {
-	cfg := hollow.PoolConfig{Count: f.count, Shard: f.shard, Shards: f.shards, NamePrefix: f.namePrefix,
+	shard, err := parseShard(f.shard, os.Getenv("POD_NAME"), os.Hostname)
+	if err != nil {
+		return hollow.PoolConfig{}, err
+	}
+	cfg := hollow.PoolConfig{Count: f.count, Shard: shard, Shards: f.shards, NamePrefix: f.namePrefix,
 		Concurrency: f.concurrency, PerNodeProxyConnections: f.perNodeProxyConns, Node: hollow.DefaultNodeConfig()}
 	n := &cfg.Node
 	for flag, q := range map[string]struct {
@@ -96,6 +99,9 @@ func (f *nodeFlags) poolConfig() (hollow.PoolConfig, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("--fault: %w", err)
 	}
+	if f.shards < 1 || cfg.Shard >= f.shards {
+		return cfg, fmt.Errorf("--shard %d --shards %d: want 0 <= shard < shards", cfg.Shard, f.shards)
+	}
 	n.Fault = fault
 	if n.Fidelity, err = hollow.ParseFidelity(f.fidelity); err != nil {
 		return cfg, fmt.Errorf("--fidelity: %w", err)
@@ -106,113 +112,33 @@ func (f *nodeFlags) poolConfig() (hollow.PoolConfig, error) {
 	return cfg, nil
 }
 
-// runningPool is a started pool with its metrics endpoint and probe file.
-type runningPool struct {
-	pool    *hollow.Pool
-	metrics *metricsserver.Server
-	probes  *hollow.ProbeFile
-}
-
-// startNodes starts the pool against cp, printing progress, and returns once
-// every node is registered.
-func (f *nodeFlags) startNodes(ctx context.Context, s *session, cp *controlplane.ControlPlane) (*runningPool, error) {
+// run starts the pool through hollow.Run, logging registration progress
+// every second; with readyTimeout it also waits for the nodes to be Ready.
+func (f *nodeFlags) run(ctx context.Context, s *session, c hollow.Cluster, readyTimeout time.Duration) (*hollow.Running, error) {
 	cfg, err := f.poolConfig()
 	if err != nil {
 		return nil, err
 	}
-	creds, cleanup, err := nodeCredentials(ctx, s, cp)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanup(context.Background())
-	metrics := hollow.NewMetrics()
-	srv, err := metricsserver.Start(f.metricsAddr, metrics.Registry)
-	if err != nil {
-		return nil, err
-	}
-	probes, err := hollow.CreateProbeFile(filepath.Join(s.runDir, "probes.jsonl"))
-	if err != nil {
-		srv.Stop(context.Background())
-		return nil, err
-	}
-	s.log.Info("starting hollow nodes", zap.Int("nodes", len(cfg.Names())), zap.String("metrics", srv.URL+"/metrics"))
 	var registered atomic.Int64
 	stopProgress := progressTicker(s, "nodes registered", &registered, int64(len(cfg.Names())))
-	begin := time.Now()
-	pool, err := hollow.StartPool(ctx, creds, cfg, metrics, probes, s.log, func(n, _ int) { registered.Store(int64(n)) })
-	stopProgress()
-	if err != nil {
-		probes.Close()
-		srv.Stop(context.Background())
-		return nil, fmt.Errorf("starting hollow nodes: %w", err)
-	}
-	s.log.Info("hollow nodes registered", zap.Int("nodes", len(pool.Names())), zap.Duration("took", time.Since(begin).Round(time.Millisecond)))
-	return &runningPool{pool: pool, metrics: srv, probes: probes}, nil
+	defer stopProgress()
+	return hollow.Run(ctx, c, hollow.RunOptions{
+		Pool: cfg, MetricsAddr: f.metricsAddr, MetricsURLFile: f.metricsURLFile,
+		ProbeFile: filepath.Join(s.runDir, "probes.jsonl"), ReadyTimeout: readyTimeout,
+		DeleteNodes: f.deleteNodes, Log: s.log,
+		Progress: func(n, _ int) { registered.Store(int64(n)) },
+	})
 }
 
-// stop stops the nodes and, with deleteNodes, deletes their Node objects
-// using the operator's kubeconfig.
-func (r *runningPool) stop(ctx context.Context, cp *controlplane.ControlPlane, deleteNodes bool) error {
-	r.pool.Stop()
-	var errs []error
-	if deleteNodes {
-		client, err := kubernetes.NewForConfig(cp.Config)
-		if err == nil {
-			err = hollow.DeleteNodes(ctx, client, r.pool.Names())
-		}
-		errs = append(errs, err)
-	}
-	errs = append(errs, r.probes.Close(), r.metrics.Stop(ctx))
-	return errors.Join(errs...)
-}
-
-// nodeCredentials picks how hollow nodes authenticate: certificates from
-// the cluster CA when we hold it (our cluster, or a 'hollowmark up' run
-// directory beside the kubeconfig), else certificates bootstrapped through
-// CSRs as kubelets do, else the kubeconfig's own identity. cleanup removes
-// what bootstrapping created once the nodes have their certificates.
-func nodeCredentials(ctx context.Context, s *session, cp *controlplane.ControlPlane) (hollow.Credentials, func(context.Context), error) {
-	none := func(context.Context) {}
-	ca := cp.Authority
-	if ca == nil {
-		ca = authorityBeside(cp.KubeconfigPath, s.log)
-	}
-	if ca != nil {
-		creds, err := hollow.CredentialsFromConfig(cp.Config, ca)
-		return creds, none, err
-	}
-	creds, cleanup, err := hollow.BootstrapCredentials(ctx, cp.Config)
-	if err == nil {
-		return creds, cleanup, nil
-	}
-	s.log.Warn("cannot bootstrap node certificates; falling back to the kubeconfig's identity", zap.Error(err))
-	creds, err = hollow.CredentialsFromConfig(cp.Config, nil)
-	return creds, none, err
-}
-
-// authorityBeside finds the CA of a `hollowmark up` run directory next to
-// the kubeconfig, so that nodes joining it get certificates of their own.
-func authorityBeside(kubeconfig string, log *zap.Logger) *pki.Authority {
-	dir := filepath.Join(filepath.Dir(kubeconfig), "pki")
-	if _, err := os.Stat(filepath.Join(dir, "ca.key")); err != nil {
-		return nil
-	}
-	ca, err := pki.LoadAuthority(dir)
+// stopNodes stops a running pool within timeout, logging a failure.
+func stopNodes(ctx context.Context, s *session, r *hollow.Running, timeout time.Duration) error {
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	err := r.Stop(stopCtx)
 	if err != nil {
-		log.Warn("ignoring CA beside the kubeconfig", zap.Error(err))
-		return nil
+		s.log.Warn("stopping hollow nodes", zap.Error(err))
 	}
-	cfg, err := clientcmd.LoadFromFile(kubeconfig)
-	if err != nil {
-		return nil
-	}
-	for _, cluster := range cfg.Clusters {
-		if string(cluster.CertificateAuthorityData) == string(ca.CertPEM) {
-			log.Info("using the cluster CA of the hollowmark run directory", zap.String("dir", dir))
-			return ca
-		}
-	}
-	return nil
+	return err
 }
 
 // progressTicker logs "what n/total" every second until stopped.
@@ -220,4 +146,32 @@ func progressTicker(s *session, what string, n *atomic.Int64, total int64) (stop
 	return periodic.Every(time.Second, func() {
 		s.log.Info(what, zap.Int64("done", n.Load()), zap.Int64("of", total))
 	})
+}
+
+// parseShard reads --shard: a number, or "ordinal", the index a StatefulSet
+// gives its pod at the end of its name (hollow-nodes-2 is 2), from podName
+// (the manifests set $POD_NAME from the pod's name: with hostNetwork the
+// host name is the node's) or else the host name.
+func parseShard(value, podName string, hostname func() (string, error)) (int, error) {
+	if value != "ordinal" {
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("--shard %q: want a number >= 0 or \"ordinal\"", value)
+		}
+		return n, nil
+	}
+	name, from := podName, "$POD_NAME"
+	if name == "" {
+		var err error
+		if name, err = hostname(); err != nil {
+			return 0, fmt.Errorf("--shard ordinal: no $POD_NAME and no host name: %w", err)
+		}
+		from = "the host name"
+	}
+	i := strings.LastIndexByte(name, '-')
+	n, err := strconv.Atoi(name[i+1:])
+	if i < 0 || err != nil || n < 0 {
+		return 0, fmt.Errorf("--shard ordinal: %s %q does not end in -<ordinal> as a StatefulSet pod's name does", from, name)
+	}
+	return n, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -12,14 +11,23 @@ import (
 func newNodesCommand() *cobra.Command {
 	var cluster clusterFlags
 	var nodes nodeFlags
-	var deleteNodes bool
+	var stopTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "nodes --count N --kubeconfig FILE",
-		Short: "Run N hollow nodes against a cluster until Ctrl-C",
+		Short: "Run N hollow nodes (or one shard of them) against a cluster until Ctrl-C or SIGTERM",
 		Long: `nodes runs hollow kubelets and proxies in this process against the cluster of
 --kubeconfig. Next to a kubeconfig written by 'hollowmark up' it finds the
 cluster CA and gives every node a certificate of its own (system:node:<name>);
-otherwise every node uses the kubeconfig's identity.`,
+otherwise nodes bootstrap certificates through CertificateSigningRequests,
+and failing that use the kubeconfig's identity.
+
+With --shards S, S processes (e.g. the pods of a StatefulSet, see
+'hollowmark manifests') share the --count nodes; --shard ordinal takes this
+one's index from its pod name. /readyz answers 200 once every node of the
+process is registered and renewing its lease, /livez unless its heartbeats
+stopped. On SIGTERM the nodes stop within --stop-timeout; with
+--delete-nodes=false their Nodes stay, and a process started again with the
+same flags adopts them (same names, same UIDs) and their Leases.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cluster.kubeconfig == "" {
@@ -38,21 +46,20 @@ otherwise every node uses the kubeconfig's identity.`,
 			if err != nil {
 				return err
 			}
-			pool, err := nodes.startNodes(ctx, s, cp)
+			pool, err := nodes.run(ctx, s, cluster.hollowCluster(cp), 0)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%d hollow nodes running (metrics %s/metrics, run directory %s)\n", len(pool.pool.Names()), pool.metrics.URL, s.runDir)
+			fmt.Fprintf(out, "%d hollow nodes running (metrics %s/metrics, run directory %s)\n", len(pool.Pool.Names()), pool.Metrics.URL, s.runDir)
 			fmt.Fprintln(out, "press Ctrl-C to stop")
 			<-ctx.Done()
-			stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			return pool.stop(stopCtx, cp, deleteNodes)
+			return stopNodes(ctx, s, pool, stopTimeout)
 		},
 	}
-	cluster.register(cmd.Flags())
+	cluster.registerAttach(cmd.Flags(), "the cluster to join (required)")
 	nodes.register(cmd.Flags(), "count")
-	cmd.Flags().BoolVar(&deleteNodes, "delete-nodes", false, "delete the Node objects on exit")
+	cmd.Flags().StringVar(&nodes.metricsURLFile, "metrics-url-file", "", "write the URL of /metrics, /readyz and /livez to this file once served (for a pod's exec probes when the port is picked)")
+	cmd.Flags().DurationVar(&stopTimeout, "stop-timeout", 25*time.Second, "how long stopping (and deleting, with --delete-nodes) may take; keep it under the pod's termination grace period")
 	return cmd
 }

@@ -4,7 +4,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newRootCommand(version string) *cobra.Command {
+// buildInfo is what the build stamped into the binary.
+type buildInfo struct{ version, commit string }
+
+func newRootCommand(build buildInfo) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "hollowmark",
 		Short: "Emulate big Kubernetes clusters with hollow nodes and measure them against the scalability SLOs",
@@ -12,6 +15,6 @@ func newRootCommand(version string) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.AddCommand(newUpCommand(), newNodesCommand(), newRunCommand(), newReportCommand(), newCompareCommand(), newHistoryCommand(), newScenariosCommand(), newMethodsCommand(), newValidateCommand(), newVersionCommand(version))
+	root.AddCommand(newUpCommand(), newNodesCommand(), newRunCommand(), newReportCommand(), newCompareCommand(), newHistoryCommand(), newScenariosCommand(), newMethodsCommand(), newValidateCommand(), newVersionCommand(build), newManifestsCommand(build), newHealthCommand())
 	return root
 }

@@ -11,12 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/hollowmark/hollowmark/controlplane"
 	"github.com/hollowmark/hollowmark/hollow"
-	"github.com/hollowmark/hollowmark/measurements"
 	"github.com/hollowmark/hollowmark/report"
 	"github.com/hollowmark/hollowmark/results"
 	"github.com/hollowmark/hollowmark/runner"
@@ -125,21 +122,14 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	if nodes.count > 0 {
 		run.Cluster.HollowFidelity = nodes.fidelity
 	}
-	var pool *runningPool
+	var pool *hollow.Running
 	if nodes.count > 0 {
-		if pool, err = startReadyNodes(ctx, s, cp, nodes, flags.nodesTimeout, cluster.kubeconfig != ""); err != nil {
+		if pool, err = nodes.run(ctx, s, cluster.hollowCluster(cp), flags.nodesTimeout); err != nil {
 			return err
 		}
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			defer cancel()
-			// Nodes we added to someone's cluster go with us.
-			if stopErr := pool.stop(stopCtx, cp, cluster.kubeconfig != ""); stopErr != nil {
-				s.log.Warn("stopping hollow nodes", zap.Error(stopErr))
-			}
-		}()
+		defer stopNodes(ctx, s, pool, 2*time.Minute)
 	}
-	if run.Cluster.Nodes, err = countReadyNodes(ctx, cp); err != nil {
+	if run.Cluster.Nodes, err = hollow.CountReady(ctx, cp.Config); err != nil {
 		return err
 	}
 	if sc, err = src.load(run.Cluster.Nodes); err != nil {
@@ -156,7 +146,7 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 		Processes: cp.PIDs, DeleteNamespaces: cluster.kubeconfig != "", CleanupTimeout: flags.cleanupTimeout}
 	if pool != nil {
 		cfg.Probes = func() []hollow.PodProbes {
-			probes, err := pool.probes.ReadAll()
+			probes, err := pool.ReadProbes()
 			if err != nil {
 				s.log.Warn("reading node-side probes", zap.Error(err))
 			}
@@ -192,49 +182,6 @@ func outcomeReason(run *results.Run) string {
 		return run.Error
 	}
 	return fmt.Sprintf("%d SLO checks violated", run.Violated())
-}
-
-// startReadyNodes starts the hollow nodes and waits until all are Ready.
-// If they do not get there, they are stopped, and with deleteOnFailure
-// their Node objects are deleted (on a cluster that outlives us).
-func startReadyNodes(ctx context.Context, s *session, cp *controlplane.ControlPlane, nodes *nodeFlags, timeout time.Duration, deleteOnFailure bool) (*runningPool, error) {
-	pool, err := nodes.startNodes(ctx, s, cp)
-	if err != nil {
-		return nil, err
-	}
-	client, err := kubernetes.NewForConfig(cp.Config)
-	if err != nil {
-		return nil, fmt.Errorf("creating client: %w", err)
-	}
-	names := pool.pool.Names()
-	w := &measurements.WaitForNodesReady{Client: client, Names: names, MinCount: len(names), Timeout: timeout,
-		Progress: func(ready, _ int) { s.log.Debug("nodes ready", zap.Int("ready", ready), zap.Int("of", len(names))) }}
-	if err := w.Wait(ctx); err != nil {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		if stopErr := pool.stop(stopCtx, cp, deleteOnFailure); stopErr != nil {
-			s.log.Warn("stopping hollow nodes", zap.Error(stopErr))
-		}
-		return nil, fmt.Errorf("hollow nodes: %w", err)
-	}
-	s.log.Info("hollow nodes ready", zap.Int("nodes", len(names)))
-	return pool, nil
-}
-
-func countReadyNodes(ctx context.Context, cp *controlplane.ControlPlane) (int, error) {
-	client, err := kubernetes.NewForConfig(cp.Config)
-	if err != nil {
-		return 0, fmt.Errorf("creating client: %w", err)
-	}
-	list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
-	if err != nil {
-		return 0, fmt.Errorf("counting nodes: %w", err)
-	}
-	ready := measurements.CountReady(list.Items)
-	if ready == 0 {
-		return 0, errors.New("the cluster has no Ready nodes to run pods on (give --nodes N to add hollow nodes)")
-	}
-	return ready, nil
 }
 
 func hasParameter(s *scenarios.Scenario, name string) bool {

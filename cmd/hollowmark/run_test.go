@@ -155,7 +155,11 @@ func recomputePodStartup(t *testing.T, dir string, run *results.Run) {
 		t.Fatal(err)
 	}
 	row := "| PodStartupLatency (stateless) | p50, p90, p99 <= 5s | " + results.FormatDuration(want.P50) + " | " +
-		results.FormatDuration(want.P90) + " | " + results.FormatDuration(want.P99) + " | 25 | pass |"
+		results.FormatDuration(want.P90) + " | " + results.FormatDuration(want.P99) + " | 25 | " + got.Closeness() +
+		" | pass |"
+	if !strings.Contains(string(summary), "Too few samples to bound the percentile from above") { // 25 cannot bound a p99
+		t.Errorf("summary.md lacks the warning that 25 samples cannot bound the p99:\n%s", summary)
+	}
 	if !strings.Contains(string(summary), row) {
 		t.Errorf("summary.md lacks %q:\n%s", row, summary)
 	}

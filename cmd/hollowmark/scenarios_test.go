@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hollowmark/hollowmark/measurements"
@@ -12,7 +13,7 @@ import (
 
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := newRootCommand("test")
+	cmd := newRootCommand(buildInfo{version: "test"})
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
@@ -65,5 +66,27 @@ func TestValidateBuiltinAndFiles(t *testing.T) {
 	}
 	if _, err := run(t, "validate", "no-such"); err == nil || !strings.Contains(err.Error(), "not a built-in scenario (density, load)") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestValidateRefusesSpecialFiles: files that cannot be a scenario are
+// refused before they are opened (a FIFO would block, /dev/zero never
+// ends), naming the path.
+func TestValidateRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ path, want string }{
+		{fifo, fifo + ":1: not a regular file (a FIFO)"},
+		{"/dev/zero", "/dev/zero:1: not a regular file (a device)"},
+		{dir, dir + ":1: not a regular file (a directory)"},
+		{filepath.Join(dir, "missing.yaml"), "missing.yaml: no such file, and not a built-in scenario"},
+	}
+	for _, tt := range tests {
+		if _, err := run(t, "validate", tt.path); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("validate %s: error %v, want %q", tt.path, err, tt.want)
+		}
 	}
 }

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
+
+	"github.com/hollowmark/hollowmark/hollow"
 )
 
 func newUpCommand() *cobra.Command {
@@ -51,23 +52,18 @@ the end of its log), unless --restart-crashed-components restarts it.`,
 			defer func() { err = explainCrash(ctx, err) }()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "control plane ready in %s (run directory %s)\n", time.Since(begin).Round(time.Millisecond), s.runDir)
-			var pool *runningPool
+			var pool *hollow.Running
 			if nodes.count > 0 {
-				if pool, err = startReadyNodes(ctx, s, cp, &nodes, nodesTimeout, flags.kubeconfig != ""); err != nil {
+				if pool, err = nodes.run(ctx, s, flags.hollowCluster(cp), nodesTimeout); err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "%d hollow nodes ready (metrics %s/metrics)\n", nodes.count, pool.metrics.URL)
+				fmt.Fprintf(out, "%d hollow nodes ready (metrics %s/metrics)\n", len(pool.Pool.Names()), pool.Metrics.URL)
 			}
 			fmt.Fprintf(out, "export KUBECONFIG=%s\n", cp.KubeconfigPath)
 			fmt.Fprintln(out, "press Ctrl-C to stop")
 			<-ctx.Done()
 			if pool != nil {
-				stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				// The cluster goes away with us: no need to delete the nodes.
-				if err := pool.stop(stopCtx, cp, false); err != nil {
-					s.log.Warn("stopping hollow nodes", zap.Error(err))
-				}
+				stopNodes(ctx, s, pool, 2*time.Minute)
 			}
 			return crashCause(ctx)
 		},

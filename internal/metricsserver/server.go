@@ -21,8 +21,9 @@ type Server struct {
 }
 
 // Start listens on addr (host:port; port 0 picks a free one) and serves
-// /metrics from registry and the pprof handlers.
-func Start(addr string, registry *prometheus.Registry) (*Server, error) {
+// /metrics from registry, the pprof handlers, and extra handlers by path
+// (e.g. a pod's /readyz and /livez).
+func Start(addr string, registry *prometheus.Registry, extra map[string]http.Handler) (*Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics server on %s: %w", addr, err)
@@ -34,6 +35,9 @@ func Start(addr string, registry *prometheus.Registry) (*Server, error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	for path, h := range extra {
+		mux.Handle(path, h)
+	}
 	s := &Server{URL: "http://" + l.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 	// Serve returns only once Stop closes the listener.
 	go s.srv.Serve(l)

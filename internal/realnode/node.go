@@ -1,4 +1,11 @@
-package main
+// Package realnode runs a real kubelet v1.36.3 (bin/kubelet, built from the
+// pinned module) with containerd and runc from Debian, in a mount namespace
+// of its own, joined to an embedded control plane: the real-kubelet
+// reference (make reference) measures one, and the scale-out test (make
+// test-scaleout) runs hollow-node shards as pods on one. It needs root.
+// Everything it creates is under its work directory but the kubepods
+// cgroups and its bridge, which Stop removes.
+package realnode
 
 import (
 	"bufio"
@@ -6,10 +13,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	stdnet "net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,21 +25,34 @@ import (
 	"time"
 
 	"github.com/hollowmark/hollowmark/controlplane"
+	"github.com/hollowmark/hollowmark/internal/ociimage"
 )
 
-// The real node's network: a bridge of its own with a private /24. The
-// bridge holds the node's IP (the kubelet refuses a loopback one), pods get
-// the rest from host-local; no gateway, no masquerade, no route out.
+// Network is a real node's network: a bridge of its own with a private
+// /24. The bridge holds the node's IP (the kubelet refuses a loopback one),
+// pods get the rest from host-local; no gateway, no masquerade, no route
+// out. Nodes that may run at once (the reference and the scale-out test)
+// need networks of their own.
+type Network struct {
+	Bridge string
+	// Addr is the node's IP on the bridge, with the prefix length.
+	Addr       string
+	Subnet     string
+	RangeStart string
+}
+
+// The networks of the reference and of the scale-out test.
+var (
+	ReferenceNetwork = Network{Bridge: "hmref0", Addr: "10.203.7.1/24", Subnet: "10.203.7.0/24", RangeStart: "10.203.7.10"}
+	ScaleOutNetwork  = Network{Bridge: "hmscale0", Addr: "10.203.8.1/24", Subnet: "10.203.8.0/24", RangeStart: "10.203.8.10"}
+)
+
+// PauseImage is containerd's sandbox image; PodImage is what the request-mix
+// workload's pods run (hollow/requestmix_test.go). Both are the locally
+// built pause program (reference/pause).
 const (
-	bridgeName = "hmref0"
-	bridgeCIDR = "10.203.7.1/24"
-	podSubnet  = "10.203.7.0/24"
-	podRange   = "10.203.7.10"
-	// pauseImage is containerd's sandbox image; podImage is what the
-	// request-mix workload's pods run (hollow/requestmix_test.go). Both are
-	// the locally built pause program.
-	pauseImage = "registry.k8s.io/pause:3.10.1"
-	podImage   = "registry.k8s.io/pause:3.10"
+	PauseImage = "registry.k8s.io/pause:3.10.1"
+	PodImage   = "registry.k8s.io/pause:3.10"
 )
 
 // kernelTunables are the sysctls the kubelet's container manager sets at
@@ -53,22 +74,24 @@ var kernelTunables = map[string]string{
 // /run/containerd/…) land in the work dir and never on the host.
 var nsDirs = []string{"/run", "/var/lib", "/var/log"}
 
-// realNode is a real kubelet v1.36.3 with containerd and runc, in a mount
+// Node is a real kubelet v1.36.3 with containerd and runc, in a mount
 // namespace of its own, joined to the control plane.
-type realNode struct {
-	name, work, binDir string
-	logf               func(format string, args ...any)
+type Node struct {
+	Name, Work, BinDir string
+	Net                Network
+	Logf               func(format string, args ...any)
 
-	holder, containerd, kubelet *process
+	holder, containerd, kubelet *Process
 	bridge                      bool
 }
 
-func (n *realNode) path(parts ...string) string {
-	return filepath.Join(append([]string{n.work}, parts...)...)
+// Path is a path in the node's work directory.
+func (n *Node) Path(parts ...string) string {
+	return filepath.Join(append([]string{n.Work}, parts...)...)
 }
 
-// checkHost says what is missing for a real node on this machine.
-func checkHost(binDir string) error {
+// CheckHost says what is missing for a real node on net on this machine.
+func CheckHost(binDir string, net Network) error {
 	if os.Geteuid() != 0 {
 		return errors.New("the real kubelet needs root (mounts, cgroups, a bridge)")
 	}
@@ -87,22 +110,22 @@ func checkHost(binDir string) error {
 		return fmt.Errorf("missing %s (`make reference` installs containerd, runc and containernetworking-plugins, and builds bin/kubelet and bin/pause)", strings.Join(missing, ", "))
 	}
 	if matches, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods"); len(matches) > 0 {
-		return fmt.Errorf("%s exists: another kubelet runs on this machine, or an earlier reference run was killed before its clean-up (remove the empty cgroup directories, deepest first)", strings.Join(matches, ", "))
+		return fmt.Errorf("%s exists: another kubelet runs on this machine (make reference or make test-scaleout), or an earlier run was killed before its clean-up (remove the empty cgroup directories, deepest first)", strings.Join(matches, ", "))
 	}
-	if _, err := net.InterfaceByName(bridgeName); err == nil {
-		return fmt.Errorf("network interface %s exists: an earlier reference run was killed before its clean-up (ip link del %s)", bridgeName, bridgeName)
+	if _, err := stdnet.InterfaceByName(net.Bridge); err == nil {
+		return fmt.Errorf("network interface %s exists: an earlier run was killed before its clean-up (ip link del %s)", net.Bridge, net.Bridge)
 	}
 	return nil
 }
 
-// start brings the node up: the mount namespace, the bridge and CNI
+// Start brings the node up: the mount namespace, the bridge and CNI
 // configuration, containerd with the pause image, then the kubelet with a
 // node client certificate of the control plane's CA. It returns once the
 // kubelet runs; the caller waits for the Node to be Ready. On error the
 // caller still calls stop.
-func (n *realNode) start(ctx context.Context, cp *controlplane.ControlPlane) error {
+func (n *Node) Start(ctx context.Context, cp *controlplane.ControlPlane) error {
 	for _, d := range []string{"logs", "sysctl", "ns/run", "ns/var/lib", "ns/var/log", "containerd", "cni/net.d", "cni/ipam", "kubelet", "pod-logs", "image"} {
-		if err := os.MkdirAll(n.path(d), 0o700); err != nil {
+		if err := os.MkdirAll(n.Path(d), 0o700); err != nil {
 			return fmt.Errorf("creating work directory: %w", err)
 		}
 	}
@@ -112,7 +135,7 @@ func (n *realNode) start(ctx context.Context, cp *controlplane.ControlPlane) err
 	if err := n.createBridge(ctx); err != nil {
 		return err
 	}
-	if err := os.WriteFile(n.path("cni/net.d/10-hmref.conflist"), []byte(cniConfig(n.path("cni/ipam"))), 0o600); err != nil {
+	if err := os.WriteFile(n.Path("cni/net.d/10-hollowmark.conflist"), []byte(cniConfig(n.Net, n.Path("cni/ipam"))), 0o600); err != nil {
 		return fmt.Errorf("writing CNI configuration: %w", err)
 	}
 	if err := n.startContainerd(ctx); err != nil {
@@ -128,7 +151,7 @@ func (n *realNode) start(ctx context.Context, cp *controlplane.ControlPlane) err
 // unshare with private propagation, the bind mounts, then sleep. containerd
 // and the kubelet enter the namespace with nsenter; every mount they make
 // (overlay rootfs, tmpfs volumes, netns files) stays in it.
-func (n *realNode) startHolder(ctx context.Context) error {
+func (n *Node) startHolder(ctx context.Context) error {
 	var script strings.Builder
 	script.WriteString("set -e\n")
 	keys := make([]string, 0, len(kernelTunables))
@@ -137,14 +160,14 @@ func (n *realNode) startHolder(ctx context.Context) error {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		file := n.path("sysctl", strings.ReplaceAll(k, "/", "."))
+		file := n.Path("sysctl", strings.ReplaceAll(k, "/", "."))
 		if err := os.WriteFile(file, []byte(kernelTunables[k]+"\n"), 0o644); err != nil {
 			return fmt.Errorf("writing %s: %w", file, err)
 		}
 		fmt.Fprintf(&script, "mount --bind %s /proc/sys/%s\n", shellQuote(file), k)
 	}
 	for _, d := range nsDirs {
-		fmt.Fprintf(&script, "mount --bind %s %s\n", shellQuote(n.path("ns", d)), d)
+		fmt.Fprintf(&script, "mount --bind %s %s\n", shellQuote(n.Path("ns", d)), d)
 	}
 	script.WriteString("echo ready\nexec sleep infinity\n")
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script.String())
@@ -158,7 +181,7 @@ func (n *realNode) startHolder(ctx context.Context) error {
 	defer r.Close()
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = w, &stderr
-	p, err := startProcess("mount namespace holder", cmd, "")
+	p, err := StartProcess("mount namespace holder", cmd, "")
 	w.Close()
 	if err != nil {
 		return err
@@ -169,17 +192,17 @@ func (n *realNode) startHolder(ctx context.Context) error {
 		<-p.done
 		return fmt.Errorf("setting up the node's mount namespace (unshare -m, bind mounts over /proc/sys and %s): %s", strings.Join(nsDirs, ", "), strings.TrimSpace(stderr.String()))
 	}
-	n.logf("mount namespace held by pid %d", p.pid())
+	n.Logf("mount namespace held by pid %d", p.PID())
 	return nil
 }
 
-func (n *realNode) createBridge(ctx context.Context) error {
+func (n *Node) createBridge(ctx context.Context) error {
 	for _, args := range [][]string{
-		{"link", "add", bridgeName, "type", "bridge"},
-		{"addr", "add", bridgeCIDR, "dev", bridgeName},
-		{"link", "set", bridgeName, "up"},
+		{"link", "add", n.Net.Bridge, "type", "bridge"},
+		{"addr", "add", n.Net.Addr, "dev", n.Net.Bridge},
+		{"link", "set", n.Net.Bridge, "up"},
 	} {
-		if err := run(ctx, "ip", args...); err != nil {
+		if err := Run(ctx, "ip", args...); err != nil {
 			return err
 		}
 		n.bridge = true
@@ -187,10 +210,10 @@ func (n *realNode) createBridge(ctx context.Context) error {
 	return nil
 }
 
-func cniConfig(ipamDir string) string {
+func cniConfig(net Network, ipamDir string) string {
 	return fmt.Sprintf(`{
   "cniVersion": "0.4.0",
-  "name": "hollowmark-reference",
+  "name": "hollowmark-%s",
   "plugins": [
     {
       "type": "bridge",
@@ -207,14 +230,14 @@ func cniConfig(ipamDir string) string {
     {"type": "loopback"}
   ]
 }
-`, bridgeName, ipamDir, podSubnet, podRange)
+`, net.Bridge, net.Bridge, ipamDir, net.Subnet, net.RangeStart)
 }
 
 // containerdConfig moves everything containerd keeps under the work dir.
 // restrict_oom_score_adj: without CAP_SYS_RESOURCE runc cannot lower a
 // sandbox's oom_score_adj ("can't get final child's PID from pipe: EOF").
 // cgroupfs, not systemd; runc, not crun (crun refuses hybrid cgroups).
-func (n *realNode) containerdConfig() string {
+func (n *Node) containerdConfig() string {
 	return fmt.Sprintf(`version = 2
 root = %q
 state = %q
@@ -250,64 +273,79 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     bin_dir = "/usr/lib/cni"
     conf_dir = %q
     max_conf_num = 1
-`, n.path("containerd/root"), n.path("containerd/state"), n.socket(), n.path("containerd/ttrpc.sock"),
-		n.path("containerd/opt"), pauseImage, n.path("containerd/runc"), n.path("cni/net.d"))
+`, n.Path("containerd/root"), n.Path("containerd/state"), n.socket(), n.Path("containerd/ttrpc.sock"),
+		n.Path("containerd/opt"), PauseImage, n.Path("containerd/runc"), n.Path("cni/net.d"))
 }
 
-func (n *realNode) socket() string { return n.path("containerd/containerd.sock") }
+func (n *Node) socket() string { return n.Path("containerd/containerd.sock") }
 
 // inNamespace runs a command inside the node's mount namespace.
-func (n *realNode) inNamespace(name string, args ...string) *exec.Cmd {
-	full := append([]string{"-t", strconv.Itoa(n.holder.pid()), "-m", "--", name}, args...)
+func (n *Node) inNamespace(name string, args ...string) *exec.Cmd {
+	full := append([]string{"-t", strconv.Itoa(n.holder.PID()), "-m", "--", name}, args...)
 	cmd := exec.Command("nsenter", full...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }
 
-func (n *realNode) startContainerd(ctx context.Context) error {
-	cfg := n.path("containerd/config.toml")
+func (n *Node) startContainerd(ctx context.Context) error {
+	cfg := n.Path("containerd/config.toml")
 	if err := os.WriteFile(cfg, []byte(n.containerdConfig()), 0o600); err != nil {
 		return fmt.Errorf("writing containerd configuration: %w", err)
 	}
-	p, err := startProcess("containerd", n.inNamespace("containerd", "--config", cfg), n.path("logs/containerd.log"))
+	p, err := StartProcess("containerd", n.inNamespace("containerd", "--config", cfg), n.Path("logs/containerd.log"))
 	if err != nil {
 		return err
 	}
 	n.containerd = p
-	n.logf("containerd started (pid %d)", p.pid())
-	return waitUntil(ctx, 30*time.Second, "containerd to serve", func() error {
-		if err := n.exited(); err != nil {
+	n.Logf("containerd started (pid %d)", p.PID())
+	return WaitUntil(ctx, 30*time.Second, "containerd to serve", func() error {
+		if err := n.Exited(); err != nil {
 			return err
 		}
-		return run(ctx, "ctr", "--address", n.socket(), "version")
+		return Run(ctx, "ctr", "--address", n.socket(), "version")
 	})
 }
 
-func (n *realNode) ctr(ctx context.Context, args ...string) error {
-	return run(ctx, "ctr", append([]string{"--address", n.socket(), "--namespace", "k8s.io"}, args...)...)
+func (n *Node) ctr(ctx context.Context, args ...string) error {
+	return Run(ctx, "ctr", append([]string{"--address", n.socket(), "--namespace", "k8s.io"}, args...)...)
 }
 
-func (n *realNode) importPause(ctx context.Context) error {
-	archive := n.path("image/pause.tar")
-	if err := writeImageArchive(archive, filepath.Join(n.binDir, "pause"), []string{pauseImage, podImage}); err != nil {
+func (n *Node) importPause(ctx context.Context) error {
+	exe, err := ociimage.StaticBinary(filepath.Join(n.BinDir, "pause"), "pause")
+	if err != nil {
 		return err
 	}
+	img, err := ociimage.Build(ociimage.Spec{Files: []ociimage.File{exe}, Entrypoint: []string{"/pause"}}, runtime.GOARCH)
+	if err != nil {
+		return fmt.Errorf("the pause image: %w", err)
+	}
+	archive := n.Path("image/pause.tar")
+	if err := ociimage.WriteArchive(archive, img, []string{PauseImage, PodImage}); err != nil {
+		return err
+	}
+	return n.ImportImage(ctx, archive)
+}
+
+// ImportImage imports an image archive (OCI or docker-save) into the
+// containerd namespace the kubelet's runtime uses, under the names it
+// carries: pods run them with imagePullPolicy IfNotPresent or Never.
+func (n *Node) ImportImage(ctx context.Context, archive string) error {
 	if err := n.ctr(ctx, "images", "import", archive); err != nil {
-		return fmt.Errorf("importing the pause image: %w", err)
+		return fmt.Errorf("importing %s: %w", archive, err)
 	}
 	return nil
 }
 
-func (n *realNode) startKubelet(ctx context.Context, cp *controlplane.ControlPlane) error {
-	pair, err := cp.Authority.IssueClient("system:node:"+n.name, "system:nodes")
+func (n *Node) startKubelet(ctx context.Context, cp *controlplane.ControlPlane) error {
+	pair, err := cp.Authority.IssueClient("system:node:"+n.Name, "system:nodes")
 	if err != nil {
 		return fmt.Errorf("node client certificate: %w", err)
 	}
-	kubeconfig := n.path("kubelet.kubeconfig")
-	if err := controlplane.WriteKubeconfig(kubeconfig, cp.Config.Host, cp.Authority.CertPEM, "system:node:"+n.name, pair); err != nil {
+	kubeconfig := n.Path("kubelet.kubeconfig")
+	if err := controlplane.WriteKubeconfig(kubeconfig, cp.Config.Host, cp.Authority.CertPEM, "system:node:"+n.Name, pair); err != nil {
 		return err
 	}
-	caFile := n.path("ca.crt")
+	caFile := n.Path("ca.crt")
 	if err := os.WriteFile(caFile, cp.Authority.CertPEM, 0o644); err != nil {
 		return fmt.Errorf("writing the cluster CA for the kubelet: %w", err)
 	}
@@ -316,87 +354,87 @@ func (n *realNode) startKubelet(ctx context.Context, cp *controlplane.ControlPla
 		return err
 	}
 	config, err := kubeletConfig(kubeletSettings{
-		socket: n.socket(), clientCA: caFile, podLogs: n.path("pod-logs"), port: ports[0], healthzPort: ports[1],
+		socket: n.socket(), clientCA: caFile, podLogs: n.Path("pod-logs"), port: ports[0], healthzPort: ports[1],
 	})
 	if err != nil {
 		return err
 	}
-	configPath := n.path("kubelet-config.yaml")
+	configPath := n.Path("kubelet-config.yaml")
 	if err := os.WriteFile(configPath, config, 0o600); err != nil {
 		return fmt.Errorf("writing kubelet configuration: %w", err)
 	}
-	nodeIP, _, _ := net.ParseCIDR(bridgeCIDR)
-	cmd := n.inNamespace(filepath.Join(n.binDir, "kubelet"),
+	nodeIP, _, _ := stdnet.ParseCIDR(n.Net.Addr)
+	cmd := n.inNamespace(filepath.Join(n.BinDir, "kubelet"),
 		"--config", configPath,
 		"--kubeconfig", kubeconfig,
-		"--root-dir", n.path("kubelet"),
-		"--hostname-override", n.name,
+		"--root-dir", n.Path("kubelet"),
+		"--hostname-override", n.Name,
 		"--node-ip", nodeIP.String(),
 		"--v", "2",
 	)
-	p, err := startProcess("kubelet", cmd, n.path("logs/kubelet.log"))
+	p, err := StartProcess("kubelet", cmd, n.Path("logs/kubelet.log"))
 	if err != nil {
 		return err
 	}
 	n.kubelet = p
-	n.logf("kubelet started (pid %d, node %s, log %s)", p.pid(), n.name, n.path("logs/kubelet.log"))
+	n.Logf("kubelet started (pid %d, node %s, log %s)", p.PID(), n.Name, n.Path("logs/kubelet.log"))
 	return nil
 }
 
-// exited reports whether the kubelet or containerd has died, and the end
+// Exited reports whether the kubelet or containerd has died, and the end
 // of its log.
-func (n *realNode) exited() error {
-	for _, p := range []*process{n.kubelet, n.containerd} {
+func (n *Node) Exited() error {
+	for _, p := range []*Process{n.kubelet, n.containerd} {
 		if p == nil {
 			continue
 		}
-		if ended, err := p.exited(); ended {
-			return fmt.Errorf("%s exited (%v); its log ends:\n%s", p.name, err, tail(n.path("logs", p.name+".log"), 15))
+		if ended, err := p.Exited(); ended {
+			return fmt.Errorf("%s exited (%v); its log ends:\n%s", p.name, err, Tail(n.Path("logs", p.name+".log"), 15))
 		}
 	}
 	return nil
 }
 
-// stop tears the node down in order: the kubelet, the containers' tasks
+// Stop tears the node down in order: the kubelet, the containers' tasks
 // (killed) and containers, containerd, any process left in the namespace
 // (by PID), the mounts in the namespace deepest first, the namespace's
 // holder, the kubepods cgroups deepest first, the bridge. It goes on past
 // failures and returns them all.
-func (n *realNode) stop() error {
+func (n *Node) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var errs []error
 	note := func(err error) {
 		if err != nil {
 			errs = append(errs, err)
-			n.logf("clean-up: %v", err)
+			n.Logf("clean-up: %v", err)
 		}
 	}
-	note(n.kubelet.stop(20 * time.Second))
+	note(n.kubelet.Stop(20 * time.Second))
 	if n.containerd != nil {
-		if ended, _ := n.containerd.exited(); !ended {
+		if ended, _ := n.containerd.Exited(); !ended {
 			note(n.removeContainers(ctx))
 		}
 	}
-	note(n.containerd.stop(20 * time.Second))
+	note(n.containerd.Stop(20 * time.Second))
 	if n.holder != nil {
-		if ended, _ := n.holder.exited(); !ended {
+		if ended, _ := n.holder.Exited(); !ended {
 			note(n.killNamespaceProcesses())
 			note(n.unmountNamespace(ctx))
-			note(n.holder.stop(5 * time.Second))
+			note(n.holder.Stop(5 * time.Second))
 		}
 	}
-	note(unmountUnder("/proc/self/mountinfo", n.work, func(p string) error { return run(ctx, "umount", p) }))
+	note(unmountUnder("/proc/self/mountinfo", n.Work, func(p string) error { return Run(ctx, "umount", p) }))
 	note(removeCgroups("/sys/fs/cgroup/*/kubepods"))
 	if n.bridge {
-		note(run(ctx, "ip", "link", "del", bridgeName))
+		note(Run(ctx, "ip", "link", "del", n.Net.Bridge))
 	}
 	return errors.Join(errs...)
 }
 
 // removeContainers kills every task in containerd's k8s.io namespace, then
 // deletes the tasks and containers.
-func (n *realNode) removeContainers(ctx context.Context) error {
+func (n *Node) removeContainers(ctx context.Context) error {
 	out, err := exec.CommandContext(ctx, "ctr", "--address", n.socket(), "--namespace", "k8s.io", "containers", "list", "--quiet").Output()
 	if err != nil {
 		return fmt.Errorf("listing containers: %w", err)
@@ -407,7 +445,7 @@ func (n *realNode) removeContainers(ctx context.Context) error {
 		n.ctr(ctx, "tasks", "kill", "--signal", "SIGKILL", id) // no task is fine
 	}
 	for _, id := range ids {
-		if err := waitUntil(ctx, 15*time.Second, "task "+id+" to end", func() error {
+		if err := WaitUntil(ctx, 15*time.Second, "task "+id+" to end", func() error {
 			err := n.ctr(ctx, "tasks", "delete", "--force", id)
 			if err != nil && strings.Contains(err.Error(), "not found") {
 				return nil // the container has no task
@@ -421,21 +459,21 @@ func (n *realNode) removeContainers(ctx context.Context) error {
 		}
 	}
 	if len(ids) > 0 {
-		n.logf("removed %d containers", len(ids))
+		n.Logf("removed %d containers", len(ids))
 	}
 	return errors.Join(errs...)
 }
 
 // killNamespaceProcesses kills, by PID, the processes left in the node's
 // mount namespace (shims, containers) other than its holder.
-func (n *realNode) killNamespaceProcesses() error {
-	holder := n.holder.pid()
+func (n *Node) killNamespaceProcesses() error {
+	holder := n.holder.PID()
 	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", holder))
 	if err != nil {
 		return fmt.Errorf("reading the node's mount namespace: %w", err)
 	}
 	for range 3 {
-		pids := processesIn(ns, holder)
+		pids := ProcessesIn(ns, holder)
 		if len(pids) == 0 {
 			return nil
 		}
@@ -444,14 +482,14 @@ func (n *realNode) killNamespaceProcesses() error {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if pids := processesIn(ns, holder); len(pids) > 0 {
+	if pids := ProcessesIn(ns, holder); len(pids) > 0 {
 		return fmt.Errorf("processes %v survive SIGKILL in the node's mount namespace", pids)
 	}
 	return nil
 }
 
-// processesIn lists the processes whose mount namespace is ns, but skip.
-func processesIn(ns string, skip int) []int {
+// ProcessesIn lists the processes whose mount namespace is ns, but skip.
+func ProcessesIn(ns string, skip int) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
@@ -468,8 +506,8 @@ func processesIn(ns string, skip int) []int {
 
 // unmountNamespace unmounts, inside the node's namespace and deepest first,
 // every mount under the work dir, the covered directories and /proc/sys.
-func (n *realNode) unmountNamespace(ctx context.Context) error {
-	mountinfo := fmt.Sprintf("/proc/%d/mountinfo", n.holder.pid())
+func (n *Node) unmountNamespace(ctx context.Context) error {
+	mountinfo := fmt.Sprintf("/proc/%d/mountinfo", n.holder.PID())
 	umount := func(p string) error {
 		cmd := n.inNamespace("umount", p)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -478,7 +516,7 @@ func (n *realNode) unmountNamespace(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	for _, root := range append([]string{n.work, "/proc/sys"}, nsDirs...) {
+	for _, root := range append([]string{n.Work, "/proc/sys"}, nsDirs...) {
 		errs = append(errs, unmountUnder(mountinfo, root, umount))
 	}
 	return errors.Join(errs...)
@@ -491,7 +529,7 @@ func unmountUnder(mountinfo, root string, umount func(string) error) error {
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", mountinfo, err)
 	}
-	points := mountPointsUnder(string(data), root)
+	points := MountPointsUnder(string(data), root)
 	var errs []error
 	for _, p := range points {
 		errs = append(errs, umount(p))
@@ -499,11 +537,11 @@ func unmountUnder(mountinfo, root string, umount func(string) error) error {
 	return errors.Join(errs...)
 }
 
-// mountPointsUnder parses mountinfo and returns the mount points at or
+// MountPointsUnder parses mountinfo and returns the mount points at or
 // below root in unmounting order: deepest first, later mounts before
 // earlier ones at the same depth (a mount stacked on another comes off
 // first).
-func mountPointsUnder(mountinfo, root string) []string {
+func MountPointsUnder(mountinfo, root string) []string {
 	type point struct {
 		path  string
 		order int

@@ -1,4 +1,4 @@
-package main
+package realnode
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// run runs a command to completion; its error carries the command line and
+// Run runs a command to completion; its error carries the command line and
 // its output.
-func run(ctx context.Context, name string, args ...string) error {
+func Run(ctx context.Context, name string, args ...string) error {
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
@@ -22,17 +22,17 @@ func run(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-// process is a child we started and reap: done closes once it has exited.
-type process struct {
+// Process is a child we started and reap: done closes once it has exited.
+type Process struct {
 	name string
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error // Wait's, once done
 }
 
-// startProcess starts cmd with its output appended to logPath (unless
+// StartProcess starts cmd with its output appended to logPath (unless
 // empty: then the caller set its stdio), and reaps it in the background.
-func startProcess(name string, cmd *exec.Cmd, logPath string) (*process, error) {
+func StartProcess(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
 	var log *os.File
 	if logPath != "" {
 		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -48,7 +48,7 @@ func startProcess(name string, cmd *exec.Cmd, logPath string) (*process, error) 
 		}
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		if log != nil {
@@ -59,8 +59,8 @@ func startProcess(name string, cmd *exec.Cmd, logPath string) (*process, error) 
 	return p, nil
 }
 
-// exited reports whether the process has ended, and how.
-func (p *process) exited() (bool, error) {
+// Exited reports whether the process has ended, and how.
+func (p *Process) Exited() (bool, error) {
 	select {
 	case <-p.done:
 		return true, p.err
@@ -69,19 +69,20 @@ func (p *process) exited() (bool, error) {
 	}
 }
 
-func (p *process) pid() int { return p.cmd.Process.Pid }
+// PID is the process ID.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
 
-// stop stops the process by its PID: SIGTERM, then SIGKILL after grace.
+// Stop stops the process by its PID: SIGTERM, then SIGKILL after grace.
 // A nil or already exited process is fine.
-func (p *process) stop(grace time.Duration) error {
+func (p *Process) Stop(grace time.Duration) error {
 	if p == nil {
 		return nil
 	}
-	if ended, _ := p.exited(); ended {
+	if ended, _ := p.Exited(); ended {
 		return nil
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("stopping %s (pid %d): %w", p.name, p.pid(), err)
+		return fmt.Errorf("stopping %s (pid %d): %w", p.name, p.PID(), err)
 	}
 	select {
 	case <-p.done:
@@ -93,14 +94,14 @@ func (p *process) stop(grace time.Duration) error {
 	case <-p.done:
 		return nil
 	case <-time.After(5 * time.Second):
-		return fmt.Errorf("%s (pid %d) survives SIGKILL", p.name, p.pid())
+		return fmt.Errorf("%s (pid %d) survives SIGKILL", p.name, p.PID())
 	}
 }
 
-// waitUntil polls check every half second until it returns nil, the
+// WaitUntil polls check every half second until it returns nil, the
 // timeout passes or ctx ends; the error says what was awaited and the last
 // failure.
-func waitUntil(ctx context.Context, timeout time.Duration, what string, check func() error) error {
+func WaitUntil(ctx context.Context, timeout time.Duration, what string, check func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
@@ -116,8 +117,8 @@ func waitUntil(ctx context.Context, timeout time.Duration, what string, check fu
 	}
 }
 
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
+// Tail returns the last n lines of a file.
+func Tail(path string, n int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()
