@@ -16,6 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/jsonmergepatch"
+	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
@@ -205,4 +208,56 @@ func (o *Objects) call(ctx context.Context, verb, resource string, fn func() err
 		return fmt.Errorf("%s %s: %w", verb, resource, err)
 	}
 	return ctx.Err()
+}
+
+// Create creates obj (POST), as ClusterLoader2 does; an object that
+// already exists counts as created.
+func (o *Objects) Create(ctx context.Context, obj *unstructured.Unstructured) error {
+	ri, resource, err := o.resource(obj)
+	if err != nil {
+		return err
+	}
+	return o.call(ctx, "CREATE", resource, func() error {
+		_, err := ri.Create(ctx, obj, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	})
+}
+
+// Patch changes obj to match as ClusterLoader2 does: it reads the object
+// and sends a JSON merge patch of the fields that differ. Fields the new
+// object lacks are kept (there is no record of an original to remove them
+// against).
+func (o *Objects) Patch(ctx context.Context, obj *unstructured.Unstructured) error {
+	ri, resource, err := o.resource(obj)
+	if err != nil {
+		return err
+	}
+	modified, err := obj.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", obj.GetName(), err)
+	}
+	var current *unstructured.Unstructured
+	if err := o.call(ctx, "GET", resource, func() error {
+		current, err = ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		return err
+	}); err != nil {
+		return err
+	}
+	return o.call(ctx, "PATCH", resource, func() error {
+		cur, err := current.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		patch, err := jsonmergepatch.CreateThreeWayJSONMergePatch(nil, modified, cur,
+			mergepatch.RequireKeyUnchanged("apiVersion"), mergepatch.RequireKeyUnchanged("kind"),
+			mergepatch.RequireMetadataKeyUnchanged("name"))
+		if err != nil {
+			return fmt.Errorf("patch for %s: %w", obj.GetName(), err)
+		}
+		_, err = ri.Patch(ctx, obj.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+		return err
+	})
 }

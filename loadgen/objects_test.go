@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,5 +224,70 @@ func TestRandIntRangeIsSeededPerObject(t *testing.T) {
 	}
 	if _, err := loadgen.Render(tmpl, loadgen.TemplateData{Name: "x", Params: map[string]any{"min": "a", "max": 3}}); err == nil {
 		t.Error("RandIntRange of a string rendered")
+	}
+}
+
+// Create and Patch are ClusterLoader2's verbs: a POST (an object that
+// exists counts as created), and a GET then a merge patch of what differs.
+func TestCreateAndPatchAsClusterLoader2(t *testing.T) {
+	cp := shared.Get(t)
+	ctx := context.Background()
+	client := kubernetes.NewForConfigOrDie(cp.Config)
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cl2-verbs"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var calls []string
+	o := &loadgen.Objects{Dynamic: dynamic.NewForConfigOrDie(cp.Config),
+		Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())),
+		Observe: func(verb, resource string, _ time.Duration, err error) {
+			if err == nil {
+				calls = append(calls, verb+" "+resource)
+			}
+		}}
+	configMap := func(value string) *unstructured.Unstructured {
+		objs, err := loadgen.Decode([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-0, namespace: cl2-verbs}\ndata: {v: " + value + "}\n"))
+		if err != nil || len(objs) != 1 {
+			t.Fatalf("decoding: %v, %d objects", err, len(objs))
+		}
+		return objs[0]
+	}
+	for range 2 {
+		if err := o.Create(ctx, configMap("one")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.Patch(ctx, configMap("two")); err != nil {
+		t.Fatal(err)
+	}
+	cm, err := client.CoreV1().ConfigMaps("cl2-verbs").Get(ctx, "cm-0", metav1.GetOptions{})
+	if err != nil || cm.Data["v"] != "two" {
+		t.Fatalf("after the patch: %v, %v", cm, err)
+	}
+	if want := []string{"CREATE configmaps", "CREATE configmaps", "GET configmaps", "PATCH configmaps"}; !slices.Equal(calls, want) {
+		t.Errorf("calls %v, want %v", calls, want)
+	}
+}
+
+func TestDecodeReadsEveryDocument(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		objects    int
+		err        string
+	}{
+		{"two kinds", "apiVersion: v1\nkind: Service\n---\n---\napiVersion: apps/v1\nkind: StatefulSet\n", 2, ""},
+		{"empty", "# nothing\n", 0, ""},
+		{"one kind twice", "apiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: Service\n", 0, "two objects of /v1, Kind=Service"},
+		{"no kind", "apiVersion: v1\nmetadata: {}\n", 0, "apiVersion and kind are required"},
+	} {
+		objs, err := loadgen.Decode([]byte(tc.yaml))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || len(objs) != tc.objects {
+			t.Errorf("%s: %d objects, %v; want %d", tc.name, len(objs), err, tc.objects)
+		}
 	}
 }

@@ -295,6 +295,13 @@ func TestControlledPodsStartAndGather(t *testing.T) {
 		!strings.Contains(err.Error(), "bare-stuck: unschedulable") {
 		t.Errorf("waiting for every pod of the group: %v, want the bare pod named", err)
 	}
+	// Gathered the moment it is created, before the watch can have seen it:
+	// the gather waits for the watch to catch up, and then for the pods.
+	late := start("late")
+	c.createDeployment(t, "late", "late", 1, false)
+	if _, err := late.Gather(ctx); err == nil || !strings.Contains(err.Error(), "0 of 1 wanted pods running") {
+		t.Errorf("gathering a Deployment created just before: %v, want its pod waited for", err)
+	}
 	if _, err := c.registry.Measurement("WaitForControlledPodsRunning", measurements.Params{"apiVersion": "batch/v1", "kind": "Deployment"}, c.deps); err == nil ||
 		!strings.Contains(err.Error(), `apiVersion "batch/v1": Deployment is apps/v1`) {
 		t.Errorf("a kind of the wrong API version: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
@@ -145,6 +147,9 @@ func (w *WaitForControlledPodsRunning) Gather(ctx context.Context) (*Summary, er
 		return nil, fmt.Errorf("%s was not started", WaitForControlledPodsRunningName)
 	}
 	defer w.watch.stop()
+	if err := w.catchUp(ctx, w.watch); err != nil {
+		return nil, err
+	}
 	err := w.until(ctx, w.watch, func() (time.Time, string) {
 		last := w.watch.lastChange()
 		return last.Add(w.Timeout), fmt.Sprintf("%s after the last change to a watched controller (%s)", w.Timeout, last.UTC().Format(time.RFC3339))
@@ -157,6 +162,125 @@ func (w *WaitForControlledPodsRunning) Dispose() {
 	if w.watch != nil {
 		w.watch.stop()
 	}
+}
+
+// catchUp waits until the informers hold what a list of the controllers
+// made now holds: each listed one at its listed version or later, and no
+// other unless newer than the list. A controller created just before the
+// gather may not have reached the informers yet, and its pods would not be
+// waited for; ClusterLoader2's gather waits the same way.
+func (w *WaitForControlledPodsRunning) catchUp(ctx context.Context, cw *controllerWatch) error {
+	ns := map[string]bool{}
+	for _, n := range w.Namespaces {
+		ns[n] = true
+	}
+	opts := metav1.ListOptions{LabelSelector: w.LabelSelector}
+	apps, batch := w.Client.AppsV1(), w.Client.BatchV1()
+	// In the order of the informers after the pods'.
+	lists := []func() (string, []metav1.Object, error){
+		func() (string, []metav1.Object, error) {
+			l, err := apps.Deployments("").List(ctx, opts)
+			return listed(err, func() (string, []metav1.Object) { return l.ResourceVersion, metas(l.Items) })
+		},
+		func() (string, []metav1.Object, error) {
+			l, err := apps.ReplicaSets("").List(ctx, opts)
+			return listed(err, func() (string, []metav1.Object) { return l.ResourceVersion, metas(l.Items) })
+		},
+		func() (string, []metav1.Object, error) {
+			l, err := apps.StatefulSets("").List(ctx, opts)
+			return listed(err, func() (string, []metav1.Object) { return l.ResourceVersion, metas(l.Items) })
+		},
+		func() (string, []metav1.Object, error) {
+			l, err := apps.DaemonSets("").List(ctx, opts)
+			return listed(err, func() (string, []metav1.Object) { return l.ResourceVersion, metas(l.Items) })
+		},
+		func() (string, []metav1.Object, error) {
+			l, err := batch.Jobs("").List(ctx, opts)
+			return listed(err, func() (string, []metav1.Object) { return l.ResourceVersion, metas(l.Items) })
+		},
+	}
+	type snapshot struct {
+		version uint64            // of the list
+		items   map[string]uint64 // namespace/name: version
+	}
+	want := make([]snapshot, len(lists))
+	for i, list := range lists {
+		rv, items, err := list()
+		if err != nil {
+			return fmt.Errorf("listing controllers of %s: %w", w.LabelSelector, err)
+		}
+		want[i] = snapshot{version: version(rv), items: map[string]uint64{}}
+		for _, o := range items {
+			if ns[o.GetNamespace()] {
+				want[i].items[o.GetNamespace()+"/"+o.GetName()] = version(o.GetResourceVersion())
+			}
+		}
+	}
+	caughtUp := func() bool {
+		for i, inf := range cw.informers[1:] {
+			seen := 0
+			for _, obj := range inf.GetStore().List() {
+				o, err := meta.Accessor(obj)
+				if err != nil || !ns[o.GetNamespace()] {
+					continue
+				}
+				v := version(o.GetResourceVersion())
+				listedAt, listed := want[i].items[o.GetNamespace()+"/"+o.GetName()]
+				switch {
+				case listed && v >= listedAt:
+					seen++
+				case listed || v <= want[i].version: // behind, or deleted since
+					return false
+				}
+			}
+			if seen < len(want[i].items) {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(w.Timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !caughtUp() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the watch of the controllers of %s did not catch up with the API server in %s", w.LabelSelector, w.Timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the watch of the controllers of %s: %w", w.LabelSelector, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// listed is a list's version and items, or its error.
+func listed(err error, get func() (string, []metav1.Object)) (string, []metav1.Object, error) {
+	if err != nil {
+		return "", nil, err
+	}
+	rv, items := get()
+	return rv, items, nil
+}
+
+// metas are typed items as objects.
+func metas[T any, PT interface {
+	*T
+	metav1.Object
+}](items []T) []metav1.Object {
+	out := make([]metav1.Object, len(items))
+	for i := range items {
+		out[i] = PT(&items[i])
+	}
+	return out
+}
+
+// version reads a resource version as a number, as ClusterLoader2 does;
+// an unreadable one is 0.
+func version(rv string) uint64 {
+	v, _ := strconv.ParseUint(rv, 10, 64)
+	return v
 }
 
 // controllerWatch is the informers of the pods and controllers a wait

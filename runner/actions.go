@@ -57,16 +57,22 @@ func (r *runner) start(ctx context.Context, a scenarios.MeasurementAction) error
 
 // gather gathers a started measurement and adds its findings to the run.
 // Gathering outlives ctx (bounded by gatherTimeout): a Ctrl-C or a failing
-// sibling action must not lose what the measurement saw.
+// sibling action must not lose what the measurement saw. A barrier's
+// gather (one that only holds the run) is the step's wait instead: bounded
+// by its own timeout (CL2's operationTimeout, often 20 minutes), and ended
+// by ctx.
 func (r *runner) gather(ctx context.Context, id string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gatherTimeout)
-	defer cancel()
 	r.mu.Lock()
 	s, ok := r.started[id]
 	delete(r.started, id)
 	r.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("measurement %s was not started", id)
+	}
+	if _, barrier := s.m.(measurements.Disposer); !barrier {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), gatherTimeout)
+		defer cancel()
 	}
 	sum, err := s.m.Gather(ctx)
 	if err != nil {

@@ -29,7 +29,9 @@ type phaseState struct {
 	templates map[string]*template.Template
 }
 
-type objectKey struct{ namespace, basename string }
+// objectKey identifies objects of a phase; kinds is set for CL2 bundles,
+// whose objects of one basename may differ in kind.
+type objectKey struct{ namespace, basename, kinds string }
 
 // objectState is what the last phase that managed a basename in a
 // namespace applied: its template and parameters, and each replica's
@@ -90,8 +92,8 @@ func (p *phaseState) plan(ph scenarios.Phase, namespaces []string, objects *load
 		if err != nil {
 			return nil, nil, fmt.Errorf("object %s: %w", o.Basename, err)
 		}
-		for _, ns := range namespaces[ph.NamespaceRange.Min-1 : ph.NamespaceRange.Max] {
-			key := objectKey{ns, o.Basename}
+		for _, ns := range phaseNamespaces(ph, namespaces) {
+			key := objectKey{ns, o.Basename, ""}
 			p.mu.Lock()
 			have := p.objects[key]
 			p.mu.Unlock()
@@ -130,12 +132,41 @@ func applied(obj *unstructured.Unstructured) (appliedObject, error) {
 	return appliedObject{gvk: obj.GroupVersionKind(), hash: sha256.Sum256(data)}, nil
 }
 
+// clusterScoped are the cluster-scoped objects the phases made and did
+// not delete.
+func (p *phaseState) clusterScoped() []*unstructured.Unstructured {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*unstructured.Unstructured
+	for key, st := range p.objects {
+		if key.namespace != "" {
+			continue
+		}
+		for i, a := range st.applied {
+			obj := &unstructured.Unstructured{}
+			obj.SetGroupVersionKind(a.gvk)
+			obj.SetName(scenarios.ObjectName(key.basename, i))
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
 func (p *phaseState) commit(next map[objectKey]objectState) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k, v := range next {
 		p.objects[k] = v
 	}
+}
+
+// phaseNamespaces are the namespaces of a phase's range, or the cluster
+// scope ("") for a phase without one.
+func phaseNamespaces(ph scenarios.Phase, namespaces []string) []string {
+	if ph.NamespaceRange == nil {
+		return []string{""}
+	}
+	return namespaces[ph.NamespaceRange.Min-1 : ph.NamespaceRange.Max]
 }
 
 // plannedPhase is a phase's changes, paced by its tuning set.
@@ -156,7 +187,11 @@ func (r *runner) runPhases(ctx context.Context, step int, phases []scenarios.Pha
 		if !ok {
 			return fmt.Errorf("phase %d: no tuning set %s", j+1, ph.TuningSet)
 		}
-		changes, next, err := r.phases.plan(ph, r.namespaces, r.objects, stepSeed(r.cfg.Seed, step))
+		plan := r.phases.plan
+		if ph.Bundles {
+			plan = r.phases.planBundles
+		}
+		changes, next, err := plan(ph, r.namespaces, r.objects, stepSeed(r.cfg.Seed, step))
 		if err != nil {
 			return fmt.Errorf("phase %d: %w", j+1, err)
 		}

@@ -5,6 +5,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -202,10 +203,21 @@ func (r *runner) cleanUp(ctx context.Context) {
 	if !r.cfg.DeleteNamespaces {
 		return
 	}
-	if err := r.deleteNamespaces(ctx); err != nil {
+	// Cluster-scoped objects are in no namespace of ours: deleted one by
+	// one.
+	err := errors.Join(r.deleteClusterScoped(ctx), r.deleteNamespaces(ctx))
+	if err != nil {
 		r.log.Warn("cleaning up", zap.Error(err))
 		r.run.Warnings = append(r.run.Warnings, fmt.Sprintf("cleaning up: %v", err))
 	}
+}
+
+func (r *runner) deleteClusterScoped(ctx context.Context) error {
+	var errs []error
+	for _, obj := range r.phases.clusterScoped() {
+		errs = append(errs, r.objects.Delete(ctx, obj))
+	}
+	return errors.Join(errs...)
 }
 
 // pendingGathers are the measurements still started, in start order.

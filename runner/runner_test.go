@@ -452,3 +452,55 @@ func TestRandomSizesAreAppliedAndRepeatable(t *testing.T) {
 		t.Errorf("seeds 5 and 6 drew the same sizes %v", first)
 	}
 }
+
+// clusterScoped makes PriorityClasses with a phase without a namespace
+// range, deletes one, and leaves two for the cleanup of an attached run.
+const clusterScoped = `name: cluster
+namespaces:
+  count: 1
+tuningSets:
+  - {name: fast, qps: 50}
+steps:
+  - name: create
+    phases:
+      - replicasPerNamespace: 3
+        tuningSet: fast
+        objects: [{basename: cluster-prio, template: priorityclass.yaml}]
+  - name: scale down
+    phases:
+      - replicasPerNamespace: 2
+        tuningSet: fast
+        objects: [{basename: cluster-prio, template: priorityclass.yaml}]
+`
+
+func TestClusterScopedPhasesAndTheirCleanup(t *testing.T) {
+	cp := shared.Get(t)
+	client := kubernetes.NewForConfigOrDie(cp.Config)
+	s := load(t, clusterScoped, map[string]string{"priorityclass.yaml": "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: x}\nvalue: {{.Index}}\n"})
+	run := &results.Run{ID: "cluster-1"}
+	runner.Run(context.Background(), runner.Config{Scenario: s, RunID: "cluster-1", Rest: cp.Config, Log: zap.NewNop(),
+		DeleteNamespaces: true, CleanupTimeout: time.Minute}, run)
+	if run.Error != "" || len(run.Warnings) > 0 {
+		t.Fatalf("run: error %q, warnings %q", run.Error, run.Warnings)
+	}
+	calls := map[string]int{}
+	for _, m := range run.Measurements {
+		if m.Identifier == "ClientAPICalls" {
+			for _, row := range m.Summary.Tables["client_calls.csv"][1:] {
+				if row[2] == "priorityclasses" && row[4] == "" {
+					calls[row[1]]++
+				}
+			}
+		}
+	}
+	// Three made, one deleted by the phase, two by the cleanup.
+	if calls["APPLY"] != 3 || calls["DELETE"] != 1 {
+		t.Errorf("calls on priority classes during the run: %v", calls)
+	}
+	for i := range 3 {
+		name := fmt.Sprintf("cluster-prio-%d", i)
+		if _, err := client.SchedulingV1().PriorityClasses().Get(context.Background(), name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("%s after the run: %v, want it deleted", name, err)
+		}
+	}
+}

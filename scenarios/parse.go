@@ -134,7 +134,7 @@ func load(fsys fs.FS, name, display string, overrides map[string]string) (*Scena
 	if err := yaml.Unmarshal(rendered, &root); err != nil {
 		return nil, yamlError(display, err)
 	}
-	if err := s.validate(&root, fsys, display); err != nil {
+	if err := s.validate(YAMLLocator(display, &root), fsys); err != nil {
 		return nil, err
 	}
 	return s, nil

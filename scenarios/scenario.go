@@ -3,6 +3,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"text/template"
@@ -30,6 +31,31 @@ type Scenario struct {
 	// text after parameter substitution, as it ran.
 	FS       fs.FS  `yaml:"-"`
 	Rendered []byte `yaml:"-"`
+	// Templates renders the object templates; nil means ours (see
+	// Template). A scenario translated from another format brings its own.
+	Templates TemplateSet `yaml:"-"`
+	// Warnings are what reading the scenario found doubtful but not wrong
+	// (e.g. a parameter of another format that has no effect here); a run
+	// reports them.
+	Warnings []string `yaml:"-"`
+}
+
+// TemplateSet parses and renders object templates. Ours see Name, Index,
+// Namespace and Params; a ClusterLoader2 config's see CL2's data and
+// functions.
+type TemplateSet interface {
+	// Parse reads and parses the template file at name in fsys.
+	Parse(fsys fs.FS, name string) (*template.Template, error)
+	// Execute renders one replica of o: YAML of one or more objects.
+	Execute(t *template.Template, o Object, r Replica) ([]byte, error)
+}
+
+// Replica is one instance of an object: its name, index and namespace
+// ("" for a cluster-scoped object).
+type Replica struct {
+	Name      string
+	Index     int
+	Namespace string
 }
 
 // Namespaces are the test namespaces, named Prefix-1 … Prefix-Count.
@@ -117,11 +143,19 @@ type Step struct {
 
 // Phase declares how many replicas of its objects each namespace of the
 // range should have; the runner creates, scales or deletes to get there.
+// Without a namespace range the objects are cluster-scoped, and
+// ReplicasPerNamespace is their count.
 type Phase struct {
-	NamespaceRange       Range    `yaml:"namespaceRange"`
+	NamespaceRange       *Range   `yaml:"namespaceRange"`
 	ReplicasPerNamespace int      `yaml:"replicasPerNamespace"`
 	TuningSet            string   `yaml:"tuningSet"`
 	Objects              []Object `yaml:"objects"`
+	// Bundles reconciles as ClusterLoader2 does: one action per namespace
+	// and replica index doing each object in turn, namespace after
+	// namespace; objects are created (POST) and updated (GET and merge
+	// patch) rather than applied, and all are updated whenever the wanted
+	// count equals the existing one. Only translated CL2 configs set it.
+	Bundles bool `yaml:"-"`
 }
 
 // Range is an inclusive range of namespace indices, from 1.
@@ -160,9 +194,13 @@ func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 	return nil
 }
 
-// Template parses an object's template file, with the same functions as
-// scenario files, for loadgen.Render.
+// Template parses an object's template file: by the scenario's TemplateSet
+// if it has one, else with the same functions as scenario files, for
+// loadgen.Render.
 func (s *Scenario) Template(o Object) (*template.Template, error) {
+	if s.Templates != nil {
+		return s.Templates.Parse(s.FS, s.TemplatePath(o))
+	}
 	src, err := readFile(s.FS, s.TemplatePath(o))
 	if err != nil {
 		return nil, fmt.Errorf("reading template %s: %w", o.Template, err)
@@ -172,4 +210,24 @@ func (s *Scenario) Template(o Object) (*template.Template, error) {
 		return nil, fmt.Errorf("parsing template %s: %w", o.Template, err)
 	}
 	return tmpl, nil
+}
+
+// Render executes an object's parsed template for one replica: by the
+// scenario's TemplateSet if it has one, else with our data (Name, Index,
+// Namespace, Params).
+func (s *Scenario) Render(t *template.Template, o Object, r Replica) ([]byte, error) {
+	if s.Templates != nil {
+		return s.Templates.Execute(t, o, r)
+	}
+	var buf bytes.Buffer
+	data := struct {
+		Name      string
+		Index     int
+		Namespace string
+		Params    map[string]any
+	}{r.Name, r.Index, r.Namespace, o.Params}
+	if err := t.Execute(&buf, data); err != nil {
+		return nil, fmt.Errorf("rendering %s for %s: %w", t.Name(), r.Name, err)
+	}
+	return buf.Bytes(), nil
 }

@@ -19,19 +19,35 @@ import (
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
+// Locator says where a field of a scenario was written: the file and line
+// of the field at path (mapping keys and sequence indices).
+type Locator func(path ...any) (file string, line int)
+
+// YAMLLocator finds fields in a scenario file's YAML.
+func YAMLLocator(file string, root *yaml.Node) Locator {
+	return func(path ...any) (string, int) { return file, lineOf(root, path...) }
+}
+
 // validator collects errors with the line of the field they are about.
 type validator struct {
-	file string
-	root *yaml.Node
-	errs []error
+	locate Locator
+	errs   []error
 }
 
 func (v *validator) fail(msg string, path ...any) {
-	v.errs = append(v.errs, &Error{File: v.file, Line: lineOf(v.root, path...), Field: fieldName(path), Msg: msg})
+	file, line := v.locate(path...)
+	v.errs = append(v.errs, &Error{File: file, Line: line, Field: fieldName(path), Msg: msg})
 }
 
-func (s *Scenario) validate(root *yaml.Node, fsys fs.FS, display string) error {
-	v := &validator{file: display, root: root}
+// Validate checks a scenario built in code (e.g. translated from another
+// format); errors are placed by locate. It fills in defaults as loading a
+// file does.
+func (s *Scenario) Validate(locate Locator) error {
+	return s.validate(locate, s.FS)
+}
+
+func (s *Scenario) validate(locate Locator, fsys fs.FS) error {
+	v := &validator{locate: locate}
 	if !dnsLabel.MatchString(s.Name) {
 		v.fail("must be a lower-case name of letters, digits and '-'", "name")
 	}
@@ -110,8 +126,7 @@ func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool,
 	if !sets[ph.TuningSet] {
 		v.fail(fmt.Sprintf("unknown tuning set %q", ph.TuningSet), field("tuningSet")...)
 	}
-	r := ph.NamespaceRange
-	if r.Min < 1 || r.Max < r.Min || r.Max > s.Namespaces.Count {
+	if r := ph.NamespaceRange; r != nil && (r.Min < 1 || r.Max < r.Min || r.Max > s.Namespaces.Count) {
 		v.fail(fmt.Sprintf("want 1 <= min <= max <= namespaces.count (%d), have %d..%d", s.Namespaces.Count, r.Min, r.Max), field("namespaceRange")...)
 	}
 	if ph.ReplicasPerNamespace < 0 {
@@ -126,8 +141,9 @@ func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool,
 			v.fail("must be a lower-case name of letters, digits and '-'", field("objects", k, "basename")...)
 		}
 		// The runner keeps count of objects by basename and namespace: two
-		// objects of one basename would be counted as one.
-		if basenames[o.Basename] {
+		// objects of one basename would be counted as one. CL2 bundles are
+		// kept by kind too (a Service and a StatefulSet of one basename).
+		if basenames[o.Basename] && !ph.Bundles {
 			v.fail(fmt.Sprintf("basename %q is already used in this phase; give each object its own", o.Basename), field("objects", k, "basename")...)
 		}
 		basenames[o.Basename] = true
@@ -142,8 +158,10 @@ func (s *Scenario) validatePhase(v *validator, fsys fs.FS, sets map[string]bool,
 		}
 		// The runner renders an object to create it with the phase's
 		// parameters, and to delete it with those it was made with, which
-		// were checked then.
-		if ph.ReplicasPerNamespace > 0 && r.Min >= 1 && r.Max >= r.Min {
+		// were checked then. Templates of another format (a CL2 config's)
+		// are checked when their objects are made.
+		r := ph.NamespaceRange
+		if ph.ReplicasPerNamespace > 0 && s.Templates == nil && (r == nil || r.Min >= 1 && r.Max >= r.Min) {
 			for _, e := range s.sampleObjects(tmpl, o, ph) {
 				v.fail(e.Error(), field("objects", k, e.field)...)
 			}
@@ -165,9 +183,13 @@ func (e objectError) Error() string { return e.err.Error() }
 // what the template makes, and the name.
 func (s *Scenario) sampleObjects(tmpl *template.Template, o Object, ph Phase) []objectError {
 	last := ph.ReplicasPerNamespace - 1
+	first, final := "", "" // cluster-scoped
+	if r := ph.NamespaceRange; r != nil {
+		first, final = fmt.Sprintf("%s-%d", s.Namespaces.Prefix, r.Min), fmt.Sprintf("%s-%d", s.Namespaces.Prefix, r.Max)
+	}
 	samples := []loadgen.TemplateData{
-		{Name: ObjectName(o.Basename, 0), Index: 0, Namespace: fmt.Sprintf("%s-%d", s.Namespaces.Prefix, ph.NamespaceRange.Min), Params: o.Params},
-		{Name: ObjectName(o.Basename, last), Index: last, Namespace: fmt.Sprintf("%s-%d", s.Namespaces.Prefix, ph.NamespaceRange.Max), Params: o.Params},
+		{Name: ObjectName(o.Basename, 0), Index: 0, Namespace: first, Params: o.Params},
+		{Name: ObjectName(o.Basename, last), Index: last, Namespace: final, Params: o.Params},
 	}
 	for _, data := range samples {
 		obj, err := loadgen.Render(tmpl, data)
@@ -194,7 +216,7 @@ func validateOverlap(v *validator, phases []Phase, step int) {
 	for j, a := range phases {
 		for k := j + 1; k < len(phases); k++ {
 			b := phases[k]
-			if a.NamespaceRange.Max < b.NamespaceRange.Min || b.NamespaceRange.Max < a.NamespaceRange.Min {
+			if !overlap(a.NamespaceRange, b.NamespaceRange) {
 				continue
 			}
 			for _, oa := range a.Objects {
@@ -207,6 +229,15 @@ func validateOverlap(v *validator, phases []Phase, step int) {
 			}
 		}
 	}
+}
+
+// overlap says whether two phases' namespaces meet; cluster scope meets
+// only cluster scope.
+func overlap(a, b *Range) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Min <= b.Max && b.Min <= a.Max
 }
 
 // validateMeasurement checks an action against its method in the registry,
@@ -296,3 +327,7 @@ func fieldName(path []any) string {
 	}
 	return out
 }
+
+// LineOf is the line of the YAML node at path (mapping keys and sequence
+// indices), or of the closest ancestor that exists.
+func LineOf(root *yaml.Node, path ...any) int { return lineOf(root, path...) }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +24,7 @@ import (
 type runFlags struct {
 	scenario       string
 	params         []string
+	testOverrides  []string
 	out            string
 	seed           uint64
 	nodesTimeout   time.Duration
@@ -63,6 +63,7 @@ of its log.`,
 	f := cmd.Flags()
 	f.StringVar(&flags.scenario, "scenario", "", "built-in scenario name or scenario file (required)")
 	f.StringArrayVar(&flags.params, "param", nil, "override a scenario parameter, k=v (repeatable)")
+	f.StringArrayVar(&flags.testOverrides, "testoverrides", nil, "ClusterLoader2 overrides file for a ClusterLoader2 config (repeatable, later files win)")
 	f.StringVar(&flags.out, "out", "", "results directory (default results/<run-id>)")
 	f.Uint64Var(&flags.seed, "seed", 1, "seed of randomized tuning sets and of RandIntRange in object templates")
 	f.DurationVar(&flags.nodesTimeout, "nodes-ready-timeout", 5*time.Minute, "how long hollow nodes may take to become Ready")
@@ -80,12 +81,14 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	if cluster.kubeconfig == "" && nodes.count < 1 {
 		return errors.New("--nodes must be at least 1 on the embedded control plane (or give --kubeconfig to use a cluster's own nodes)")
 	}
-	overrides, err := parseParams(flags.params)
+	params, err := parseParams(flags.params)
 	if err != nil {
 		return err
 	}
-	// Fail on a bad scenario before starting anything.
-	sc, err := loadScenario(flags.scenario, overrides)
+	src := scenarioSource{arg: flags.scenario, params: params, testOverrides: flags.testOverrides, seed: flags.seed}
+	// Fail on a bad scenario before starting anything; the node count is
+	// known once the nodes are up.
+	sc, err := src.load(max(nodes.count, 1))
 	if err != nil {
 		return err
 	}
@@ -129,13 +132,11 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	if run.Cluster.Nodes, err = hollow.CountReady(ctx, cp.Config); err != nil {
 		return err
 	}
-	if _, set := overrides["nodes"]; !set && hasParameter(sc, "nodes") {
-		overrides["nodes"] = strconv.Itoa(run.Cluster.Nodes)
-		if sc, err = loadScenario(flags.scenario, overrides); err != nil {
-			return err
-		}
+	if sc, err = src.load(run.Cluster.Nodes); err != nil {
+		return err
 	}
 	run.Scenario, run.Parameters = sc.Name, sc.Parameters
+	run.Warnings = append(run.Warnings, sc.Warnings...)
 	record, err := json.MarshalIndent(cp.Record, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding control-plane record: %w", err)

@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hollowmark/hollowmark/cl2"
 	"github.com/hollowmark/hollowmark/measurements"
 	"github.com/hollowmark/hollowmark/scenarios"
 )
@@ -51,16 +54,19 @@ func newMethodsCommand() *cobra.Command {
 
 func newValidateCommand() *cobra.Command {
 	var params []string
+	var src scenarioSource
+	var nodes int
 	cmd := &cobra.Command{
 		Use:   "validate FILE|NAME",
-		Short: "Check a scenario file (or a built-in scenario) and print what it resolves to",
+		Short: "Check a scenario file, a ClusterLoader2 config or a built-in scenario, and print what it resolves to",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			overrides, err := parseParams(params)
-			if err != nil {
+			var err error
+			if src.params, err = parseParams(params); err != nil {
 				return err
 			}
-			s, err := loadScenario(args[0], overrides)
+			src.arg = args[0]
+			s, err := src.load(nodes)
 			if err != nil {
 				return err
 			}
@@ -69,11 +75,60 @@ func newValidateCommand() *cobra.Command {
 			for i, st := range s.Steps {
 				fmt.Fprintf(out, "  step %d of %d: %s\n", i+1, len(s.Steps), st.Name)
 			}
+			for _, w := range s.Warnings {
+				fmt.Fprintf(out, "warning: %s\n", w)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&params, "param", nil, "override a scenario parameter, k=v (repeatable)")
+	cmd.Flags().StringArrayVar(&src.testOverrides, "testoverrides", nil, "ClusterLoader2 overrides file (repeatable, later files win)")
+	cmd.Flags().IntVar(&nodes, "nodes", 100, "the cluster size a ClusterLoader2 config sees as .Nodes")
 	return cmd
+}
+
+// scenarioSource is the scenario a command names: a built-in one, a file
+// of ours, or a ClusterLoader2 config, with its overrides.
+type scenarioSource struct {
+	arg           string
+	params        map[string]string
+	testOverrides []string
+	seed          uint64
+}
+
+// isCL2 says whether the source is a ClusterLoader2 config.
+func (src scenarioSource) isCL2() (bool, error) {
+	if _, err := os.Stat(src.arg); err != nil {
+		return false, nil
+	}
+	return cl2.IsConfig(src.arg)
+}
+
+// load reads the scenario for a cluster of nodes Ready nodes: a CL2
+// config sees them as .Nodes; our scenarios get them as parameter "nodes"
+// if they declare it and --param does not set it (nodes 0: leave it).
+func (src scenarioSource) load(nodes int) (*scenarios.Scenario, error) {
+	isCL2, err := src.isCL2()
+	if err != nil {
+		return nil, err
+	}
+	if isCL2 {
+		return cl2.Load(src.arg, cl2.Options{Overrides: src.testOverrides, Params: src.params, Env: os.Environ(),
+			Nodes: nodes, Seed: src.seed})
+	}
+	if len(src.testOverrides) > 0 {
+		return nil, fmt.Errorf("--testoverrides is for ClusterLoader2 configs; %s is a scenario of ours (use --param)", src.arg)
+	}
+	s, err := loadScenario(src.arg, src.params)
+	if err != nil || nodes < 1 {
+		return s, err
+	}
+	if _, set := src.params["nodes"]; set || !hasParameter(s, "nodes") {
+		return s, nil
+	}
+	withNodes := maps.Clone(src.params)
+	withNodes["nodes"] = strconv.Itoa(nodes)
+	return loadScenario(src.arg, withNodes)
 }
 
 // loadScenario reads a file, or a built-in scenario by name.

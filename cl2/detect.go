@@ -1,0 +1,29 @@
+package cl2
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+)
+
+// Keys only a CL2 config has: read from the text, since a config is not
+// YAML until it is rendered. Our scenario format spells its keys in lower
+// case and has none of these.
+var (
+	cl2Keys       = regexp.MustCompile(`(?mi)^\s*(-\s+)?(namespace|objectBundle|objectTemplatePath|templateFillMap|module|automanagedNamespaces|chaosMonkey|qpsLoad|randomizedLoad|steppedLoad|timeLimitedLoad|randomizedTimeLimitedLoad|parallelismLimitedLoad|globalQPSLoad|poissonLoad)\s*:`)
+	cl2CasedKeys  = regexp.MustCompile(`(?m)^\s*(-\s+)?(Method|Params|Identifier|Instances)\s*:`)
+	hollowmarkKey = regexp.MustCompile(`(?m)^(parameters|namespaces)\s*:`)
+)
+
+// IsConfig says whether the file is a ClusterLoader2 test config rather
+// than one of our scenarios.
+func IsConfig(file string) (bool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false, fmt.Errorf("reading %s: %w", file, err)
+	}
+	if hollowmarkKey.Match(data) {
+		return false, nil
+	}
+	return cl2Keys.Match(data) || cl2CasedKeys.Match(data), nil
+}
