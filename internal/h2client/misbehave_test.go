@@ -49,6 +49,9 @@ func TestGoAwayMidStream(t *testing.T) {
 	if f := p.next(http2.FrameGoAway).(*http2.GoAwayFrame); f.ErrCode != http2.ErrCodeNo {
 		t.Fatalf("client's GOAWAY: %v", f.ErrCode)
 	}
+	// The client says GOAWAY before it records the close and shuts the
+	// socket, so the socket's end, not the GOAWAY, is when Err must be set.
+	p.closed()
 	if c.Err() == nil {
 		t.Fatal("connection still open after its last stream ended")
 	}

@@ -143,6 +143,18 @@ func (p *peer) next(ft http2.FrameType) http2.Frame {
 	}
 }
 
+// closed reads until the client shuts the connection.
+func (p *peer) closed() {
+	p.t.Helper()
+	for {
+		// EOF or a reset: either way the socket has ended. A deadline
+		// ends the loop too, and the caller's check then fails.
+		if _, err := p.fr.ReadFrame(); err != nil {
+			return
+		}
+	}
+}
+
 // request waits for the client's next request and returns its headers.
 func (p *peer) request() *http2.MetaHeadersFrame {
 	p.t.Helper()
