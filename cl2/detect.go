@@ -2,7 +2,6 @@ package cl2
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 )
 
@@ -18,7 +17,10 @@ var (
 // IsConfig says whether the file is a ClusterLoader2 test config rather
 // than one of our scenarios.
 func IsConfig(file string) (bool, error) {
-	data, err := os.ReadFile(file)
+	if !regular(file) {
+		return false, nil // not a config; loading it says what it is
+	}
+	data, err := readPath(file)
 	if err != nil {
 		return false, fmt.Errorf("reading %s: %w", file, err)
 	}
