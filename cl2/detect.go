@@ -17,8 +17,11 @@ var (
 // IsConfig says whether the file is a ClusterLoader2 test config rather
 // than one of our scenarios.
 func IsConfig(file string) (bool, error) {
-	if !regular(file) {
-		return false, nil // not a config; loading it says what it is
+	// A FIFO, a device or a huge file is not a config, and is not read
+	// here (a FIFO would block for good): the scenario reader refuses it
+	// with the reason.
+	if !readable(file) {
+		return false, nil
 	}
 	data, err := readPath(file)
 	if err != nil {

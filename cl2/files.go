@@ -43,8 +43,8 @@ func readPath(path string) ([]byte, error) {
 	return readFile(dirFS(filepath.Dir(path)), filepath.Base(path))
 }
 
-// regular says whether path is a regular file.
-func regular(path string) bool {
+// readable says whether path is a regular file readFile would read.
+func readable(path string) bool {
 	info, err := os.Stat(path)
-	return err == nil && info.Mode().IsRegular()
+	return err == nil && info.Mode().IsRegular() && info.Size() <= scenarios.MaxFileSize
 }

@@ -110,8 +110,8 @@ func checkLoadMeasurements(t *testing.T, dir string, run *results.Run, latencyPo
 	// SLO rows, and the measurement's rows of the worst window (count,
 	// resource, scope, slow count, span, subresource, verb).
 	for _, row := range []string{
-		`\| APIResponsiveness APPLY statefulsets\.apps \(resource\) \| p99 <= 1s \|`,
-		`\| APIResponsiveness DELETE daemonsets\.apps \(resource\) \| p99 <= 1s \|`,
+		`\| APIResponsiveness APPLY statefulsets \(resource\) \| p99 <= 1s \|`,
+		`\| APIResponsiveness DELETE daemonsets \(resource\) \| p99 <= 1s \|`,
 		`\| APIResponsiveness \| \d+ \| jobs \| resource \| \d+ \| worst 5m window \|  \| APPLY \|`,
 		`\| APIResponsiveness \| \d+ \| configmaps \| resource \| \d+ \| worst 5m window \|  \| DELETE \|`,
 	} {
