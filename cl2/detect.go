@@ -2,10 +2,7 @@ package cl2
 
 import (
 	"fmt"
-	"os"
 	"regexp"
-
-	"github.com/hollowmark/hollowmark/scenarios"
 )
 
 // Keys only a CL2 config has: read from the text, since a config is not
@@ -20,12 +17,13 @@ var (
 // IsConfig says whether the file is a ClusterLoader2 test config rather
 // than one of our scenarios.
 func IsConfig(file string) (bool, error) {
-	// A FIFO, a device or a huge file is not read here (a FIFO would block
-	// for good): the scenario reader refuses it with the reason.
-	if info, err := os.Stat(file); err == nil && (!info.Mode().IsRegular() || info.Size() > scenarios.MaxFileSize) {
+	// A FIFO, a device or a huge file is not a config, and is not read
+	// here (a FIFO would block for good): the scenario reader refuses it
+	// with the reason.
+	if !readable(file) {
 		return false, nil
 	}
-	data, err := os.ReadFile(file)
+	data, err := readPath(file)
 	if err != nil {
 		return false, fmt.Errorf("reading %s: %w", file, err)
 	}

@@ -234,7 +234,7 @@ func includeEmbed(fsys fs.FS, name any) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("IncludeEmbedFile: want a path, have %T", name)
 	}
-	data, err := fs.ReadFile(fsys, s)
+	data, err := readFile(fsys, s)
 	if err != nil {
 		return "", fmt.Errorf("IncludeEmbedFile: %w", err)
 	}
@@ -250,7 +250,7 @@ func includeFile(dir string, name any) (string, error) {
 	if !filepath.IsAbs(s) {
 		s = filepath.Join(dir, s)
 	}
-	data, err := os.ReadFile(s)
+	data, err := readPath(s)
 	if err != nil {
 		return "", fmt.Errorf("IncludeFile: %w", err)
 	}

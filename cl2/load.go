@@ -126,7 +126,7 @@ func (r *reader) read(name string, data map[string]any, out any) (origin, error)
 	if path.Clean(name) == filepath.Base(r.display) {
 		display = r.display
 	}
-	src, err := fs.ReadFile(r.fsys, name)
+	src, err := readFile(r.fsys, name)
 	if err != nil {
 		return origin{}, fmt.Errorf("reading %s: %w", display, err)
 	}
@@ -250,7 +250,7 @@ func (r *reader) flatten(steps []step, at origin, depth int) ([]flatStep, error)
 func Mapping(opts Options) (map[string]any, error) {
 	m := map[string]any{}
 	for _, f := range opts.Overrides {
-		data, err := os.ReadFile(f)
+		data, err := readPath(f)
 		if err != nil {
 			return nil, fmt.Errorf("reading test overrides: %w", err)
 		}

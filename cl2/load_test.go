@@ -317,3 +317,20 @@ func spew(v any) string {
 	out, _ := json.MarshalIndent(v, "", "  ")
 	return string(out)
 }
+
+// Special files are not read: a FIFO would block, a device never end.
+func TestSpecialFilesAreRefused(t *testing.T) {
+	if got, err := IsConfig("/dev/zero"); got || err != nil {
+		t.Errorf("IsConfig(/dev/zero) = %v, %v; want false: not a config", got, err)
+	}
+	cfg := writeConfig(t, "config.yaml", "name: x\nsteps:\n- module:\n    path: zero.yaml\n")
+	if err := os.Symlink("/dev/zero", filepath.Join(filepath.Dir(cfg), "zero.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(cfg, Options{Nodes: 1}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a module that is a device: %v", err)
+	}
+	if _, err := Load(cfg, Options{Nodes: 1, Overrides: []string{"/dev/zero"}}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("an overrides file that is a device: %v", err)
+	}
+}

@@ -24,7 +24,7 @@ type objectTemplates struct {
 }
 
 func (t *objectTemplates) Parse(fsys fs.FS, name string) (*template.Template, error) {
-	src, err := fs.ReadFile(fsys, name)
+	src, err := readFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("reading template %s: %w", name, err)
 	}

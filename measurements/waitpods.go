@@ -203,18 +203,25 @@ func (w *WaitForControlledPodsRunning) catchUp(ctx context.Context, cw *controll
 		version uint64            // of the list
 		items   map[string]uint64 // namespace/name: version
 	}
-	want := make([]snapshot, len(lists))
-	for i, list := range lists {
-		rv, items, err := list()
-		if err != nil {
-			return fmt.Errorf("listing controllers of %s: %w", w.LabelSelector, err)
-		}
-		want[i] = snapshot{version: version(rv), items: map[string]uint64{}}
-		for _, o := range items {
-			if ns[o.GetNamespace()] {
-				want[i].items[o.GetNamespace()+"/"+o.GetName()] = version(o.GetResourceVersion())
+	snap := func() ([]snapshot, error) {
+		out := make([]snapshot, len(lists))
+		for i, list := range lists {
+			rv, items, err := list()
+			if err != nil {
+				return nil, fmt.Errorf("listing controllers of %s: %w", w.LabelSelector, err)
+			}
+			out[i] = snapshot{version: version(rv), items: map[string]uint64{}}
+			for _, o := range items {
+				if ns[o.GetNamespace()] {
+					out[i].items[o.GetNamespace()+"/"+o.GetName()] = version(o.GetResourceVersion())
+				}
 			}
 		}
+		return out, nil
+	}
+	want, err := snap()
+	if err != nil {
+		return err
 	}
 	caughtUp := func() bool {
 		for i, inf := range cw.informers[1:] {
@@ -239,10 +246,14 @@ func (w *WaitForControlledPodsRunning) catchUp(ctx context.Context, cw *controll
 		}
 		return true
 	}
+	// A controller listed and deleted since (a ReplicaSet the garbage
+	// collector takes after its Deployment) never reaches the watch: the
+	// list is taken again every second, and the watch compared with the
+	// latest.
 	deadline := time.Now().Add(w.Timeout)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	for !caughtUp() {
+	for n := 1; !caughtUp(); n++ {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the watch of the controllers of %s did not catch up with the API server in %s", w.LabelSelector, w.Timeout)
 		}
@@ -250,6 +261,11 @@ func (w *WaitForControlledPodsRunning) catchUp(ctx context.Context, cw *controll
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for the watch of the controllers of %s: %w", w.LabelSelector, ctx.Err())
 		case <-tick.C:
+		}
+		if n%10 == 0 {
+			if want, err = snap(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
