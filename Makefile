@@ -32,7 +32,7 @@ RUN_FLAGS ?= --nodes 100
 # The built-in scenario `make run` runs (hollowmark scenarios lists them).
 SCENARIO  ?= density
 
-.PHONY: all build hollowmark upstream run test test-fidelity test-faults bench lint clean chromium image
+.PHONY: all build hollowmark upstream run test test-fidelity test-faults bench bench-peers kwok lint clean chromium image
 
 all: build
 
@@ -65,8 +65,9 @@ run: build
 	$(BIN)/hollowmark run --scenario $(SCENARIO) $(RUN_FLAGS)
 
 # Integration tests start real control planes from bin/; the race detector
-# runs too (it found a real race in the HTTP/2 client).
-test: build lint chromium
+# runs too (it found a real race in the HTTP/2 client). kwok is built for
+# the side-by-side benchmark's end-to-end test (seconds once cached).
+test: build kwok lint chromium
 	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParseValidate$$' -fuzztime 30s ./scenarios/
 	@$(MAKE) --no-print-directory test-scaleout-if-present
@@ -98,6 +99,37 @@ bench: build
 	HOLLOWMARK_BIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... | tee bench.out
 	@echo; echo "| benchmark | metric | value |"; echo "|---|---|---|"
 	@awk '/^Benchmark/ { for (i = 3; i < NF; i += 2) if ($$(i+1) != "ns/op") printf "| %s | %s | %s |\n", $$1, $$(i+1), $$i }' bench.out
+
+# KWOK, the peer `make bench-peers` measures hollowmark beside
+# (docs/benchmarks.md), built from its own module at a pinned version with
+# its own go.mod: not in ours, whose Kubernetes pins its would fight. The
+# kwok binary loads no stages by itself; kwokctl writes its default ones into
+# the configuration of every cluster it makes. Those same files, the "fast"
+# node and pod stages and the heartbeat with leases, are copied from the
+# module into bin/kwok-stages.yaml, so that the benchmark runs KWOK as its
+# users get it, at this version.
+KWOK_VERSION := v0.8.0
+KWOK_STAGES  := kustomize/stage/node/fast/node-initialize.yaml \
+                kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+                kustomize/stage/pod/fast/pod-ready.yaml \
+                kustomize/stage/pod/fast/pod-complete.yaml \
+                kustomize/stage/pod/fast/pod-delete.yaml
+
+kwok:
+	GOBIN=$(BIN) $(GO) install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+	@src=$$($(GO) env GOMODCACHE)/sigs.k8s.io/kwok@$(KWOK_VERSION); \
+	  for f in $(KWOK_STAGES); do cat $$src/$$f; echo "---"; done > $(BIN)/kwok-stages.yaml.tmp && \
+	  mv $(BIN)/kwok-stages.yaml.tmp $(BIN)/kwok-stages.yaml
+
+# hollowmark beside KWOK on fresh, identical control planes (not in make
+# test, not in CI): by default 1,000 nodes and 10,000 pods, 3 interleaved
+# repeats of each, about 75 minutes. The table is printed; results, timelines
+# and plots go to results/bench-peers-<time>/. Flags, e.g.:
+#   make bench-peers BENCH_PEERS_FLAGS="--repeats 1 --nodes 200 --pods 2000"
+BENCH_PEERS_FLAGS ?=
+bench-peers: build kwok
+	$(GO) build -o $(BIN)/benchpeers ./internal/tools/benchpeers
+	$(BIN)/benchpeers --bin-dir $(BIN) $(BENCH_PEERS_FLAGS)
 
 lint:
 	@out=$$(gofmt -l .); \
