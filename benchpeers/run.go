@@ -165,11 +165,10 @@ func (r *runner) connect(ctx context.Context) error {
 // starting it. The time runs from the emulator's start either way.
 func (r *runner) nodesReady(ctx context.Context) error {
 	r.step(2, fmt.Sprintf("%s and %d nodes to Ready", r.emulator, r.o.Nodes))
-	before, err := scrapeAPIMetrics(ctx, r.metrics)
-	if err != nil {
+	var err error
+	if r.watchesBefore, err = r.settledWatches(ctx); err != nil {
 		return err
 	}
-	r.watchesBefore = before.Watches
 	begin := time.Now()
 	r.emu, err = startEmulator(ctx, r.emulator, emulatorEnv{binDir: r.o.BinDir, dir: r.dir,
 		kubeconfig: r.cp.KubeconfigPath, client: r.client, nodes: r.o.Nodes})
@@ -191,6 +190,44 @@ func (r *runner) nodesReady(ctx context.Context) error {
 	r.res.Values[RowNodesReady] = took.Seconds()
 	r.log.Info("nodes Ready", zap.Int("nodes", r.o.Nodes), zap.Duration("took", took.Round(time.Millisecond)))
 	return nil
+}
+
+// Watch settling: the control plane's components open their watches over
+// their first seconds (the controller-manager's informers, the garbage
+// collector's monitors), so the count before the emulator is taken once
+// it has held still.
+const (
+	watchesStill   = 5 * time.Second
+	watchesSettled = time.Minute
+)
+
+// settledWatches is the number of open watches once it has not changed
+// for watchesStill, or after watchesSettled, whichever comes first.
+func (r *runner) settledWatches(ctx context.Context) (float64, error) {
+	begin := time.Now()
+	var last float64
+	var since time.Time
+	for {
+		m, err := scrapeAPIMetrics(ctx, r.metrics)
+		if err != nil {
+			return 0, err
+		}
+		now := time.Now()
+		if since.IsZero() || m.Watches != last {
+			last, since = m.Watches, now
+		}
+		switch {
+		case now.Sub(since) >= watchesStill:
+			r.log.Debug("control plane's watches settled", zap.Float64("watches", last), zap.Duration("after", now.Sub(begin).Round(time.Millisecond)))
+			return last, nil
+		case now.Sub(begin) >= watchesSettled:
+			r.log.Warn("the control plane's watches did not settle; the emulator's count is off by what changes", zap.Float64("watches", last))
+			return last, nil
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return 0, err
+		}
+	}
 }
 
 // watchEmulator ends the run if the emulator exits before we stop it.
@@ -278,9 +315,10 @@ func (r *runner) pods(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.res.Values[RowPodsRunning] = time.Since(begin).Seconds()
+	took := time.Since(begin)
+	r.res.Values[RowPodsRunning] = took.Seconds()
 	s.mark(ctx)
-	r.log.Info("pods Running", zap.Int("pods", r.o.Pods), zap.Duration("took", time.Since(begin).Round(time.Millisecond)))
+	r.log.Info("pods Running", zap.Int("pods", r.o.Pods), zap.Duration("took", took.Round(time.Millisecond)))
 
 	r.step(5, "delete the Deployments, to zero pods")
 	r.nodes.setPhase(phaseDeletion)
@@ -298,9 +336,10 @@ func (r *runner) pods(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.res.Values[RowPodsDeleted] = time.Since(begin).Seconds()
+	took = time.Since(begin)
+	r.res.Values[RowPodsDeleted] = took.Seconds()
 	s.mark(ctx)
-	r.log.Info("pods gone", zap.Duration("took", time.Since(begin).Round(time.Millisecond)))
+	r.log.Info("pods gone", zap.Duration("took", took.Round(time.Millisecond)))
 	r.nodes.setPhase(phaseIdle)
 	notReady := podRunTransitions(r.nodes.transitionsSince(time.Time{}))
 	r.res.Values[RowNotReady] = float64(len(notReady))
