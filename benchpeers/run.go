@@ -402,8 +402,8 @@ func (r *runner) startTimeline(ctx context.Context, pods *podTracker) *timeline 
 	return t
 }
 
-// mark takes a sample now.
-func (t *timeline) mark(ctx context.Context) { t.s.take(ctx) }
+// mark samples the pods and processes now.
+func (t *timeline) mark(ctx context.Context) { t.s.takeLocal(ctx) }
 
 // finish stops sampling and writes the timeline, also of a run cut short.
 func (t *timeline) finish() {

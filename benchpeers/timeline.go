@@ -21,8 +21,9 @@ import (
 )
 
 // Sample is one point of a run's timeline: the values of its columns at T
-// seconds after the pods' Deployments were created. A column is missing
-// when it could not be read then (a rate needs the scrape before).
+// seconds after the pods' Deployments were created. A sample holds either
+// the pods and processes or the API server's metrics; a column is missing
+// when its stream was not read then (and a rate needs the scrape before).
 type Sample struct {
 	T      float64
 	Values map[string]float64
@@ -51,8 +52,11 @@ const (
 // same for both emulators, so that their timelines have the same columns.
 const emulatorProcess = "emulator"
 
-// sampler takes a Sample every interval: the pod counts, each process's
-// CPU and memory, and the API server's metrics.
+// sampler takes samples every interval in two streams: the pod counts
+// with each process's CPU and memory, which are cheap to read, and the API
+// server's metrics, whose scrape can take seconds when the server is busy.
+// Each stream keeps its own pace, so that a slow scrape does not coarsen
+// the other; a sample holds one stream's columns, at the time it was read.
 type sampler struct {
 	metrics  rest.Interface
 	pids     map[string]int
@@ -61,7 +65,7 @@ type sampler struct {
 	start    time.Time
 	log      *zap.Logger
 
-	// taking serializes take: the ticker's and marks'.
+	// taking serializes takeLocal: the ticker's and marks'.
 	taking sync.Mutex
 	mu     sync.Mutex
 	// samples are read by timeline while run appends.
@@ -74,23 +78,29 @@ type sampler struct {
 
 // run samples until ctx ends.
 func (s *sampler) run(ctx context.Context) {
-	s.take(ctx)
-	tick := time.NewTicker(s.interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			s.take(ctx)
-		}
+	var wg sync.WaitGroup
+	for _, take := range []func(context.Context){s.takeLocal, s.takeMetrics} {
+		wg.Go(func() {
+			take(ctx)
+			tick := time.NewTicker(s.interval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					take(ctx)
+				}
+			}
+		})
 	}
+	wg.Wait()
 }
 
-// take records a sample now. Besides the ticks, the run takes one at the
-// moments its waits end (every pod Running, none left), so that the
-// timeline holds them exactly.
-func (s *sampler) take(ctx context.Context) {
+// takeLocal records the pod counts and the processes now. Besides the
+// ticks, the run takes one at the moments its waits end (every pod
+// Running, none left), so that the timeline holds them exactly.
+func (s *sampler) takeLocal(_ context.Context) {
 	s.taking.Lock()
 	defer s.taking.Unlock()
 	now := time.Now()
@@ -109,19 +119,29 @@ func (s *sampler) take(ctx context.Context) {
 		v[colRSS+":"+name] = float64(p.RSSBytes) / mib
 		s.procs[name] = p
 	}
+	s.add(now, v)
+}
+
+// takeMetrics scrapes the API server; the sample is at the time the
+// request was sent.
+func (s *sampler) takeMetrics(ctx context.Context) {
 	begin := time.Now()
 	m, err := scrapeAPIMetrics(ctx, s.metrics)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Debug("timeline scrape failed", zap.Error(err))
 		}
-	} else {
-		s.addMetrics(v, m, time.Now())
-		v[colScrape] = time.Since(begin).Seconds()
+		return
 	}
+	v := map[string]float64{colScrape: time.Since(begin).Seconds()}
+	s.addMetrics(v, m, begin)
+	s.add(begin, v)
+}
+
+func (s *sampler) add(at time.Time, v map[string]float64) {
 	s.mu.Lock()
-	s.samples = append(s.samples, Sample{T: now.Sub(s.start).Seconds(), Values: v})
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	s.samples = append(s.samples, Sample{T: at.Sub(s.start).Seconds(), Values: v})
 }
 
 func (s *sampler) addMetrics(v map[string]float64, m apiMetrics, at time.Time) {
@@ -144,10 +164,11 @@ func (s *sampler) addMetrics(v map[string]float64, m apiMetrics, at time.Time) {
 	s.dispatched, s.scrapedAt = m.Dispatched, at
 }
 
+// timeline returns the samples in time order.
 func (s *sampler) timeline() []Sample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.samples)
+	return slices.SortedStableFunc(slices.Values(s.samples), func(a, b Sample) int { return cmp.Compare(a.T, b.T) })
 }
 
 // columnOrder ranks column prefixes for the CSV: pods first, then
