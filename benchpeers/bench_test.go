@@ -99,14 +99,20 @@ func checkTimeline(t *testing.T, dir string, pods int) {
 	if !slices.ContainsFunc(records[0], func(c string) bool { return strings.HasPrefix(c, colRPS+":") }) {
 		t.Errorf("%s: no request rates in %v", dir, records[0])
 	}
-	// A sample is taken when every pod is Running, and when none is left.
+	// Samples are taken when every pod is Running, and when none is left.
 	peak := 0.0
 	for _, rec := range records[1:] {
 		if v, err := strconv.ParseFloat(rec[col[colRunning]], 64); err == nil {
 			peak = max(peak, v)
 		}
 	}
-	last := records[len(records)-1]
+	// The last reading of the pods: the line after it may be a scrape's.
+	var last []string
+	for _, rec := range records[1:] {
+		if rec[col[colCreated]] != "" {
+			last = rec
+		}
+	}
 	if peak != float64(pods) || last[col[colCreated]] != strconv.Itoa(pods) || last[col[colBound]] != strconv.Itoa(pods) ||
 		last[col[colExisting]] != "0" {
 		t.Errorf("%s: at most %v pods Running, at the end %v created, %v bound, %v left; want %d, %d, %d, 0",

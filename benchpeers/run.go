@@ -402,8 +402,8 @@ func (r *runner) startTimeline(ctx context.Context, pods *podTracker) *timeline 
 	return t
 }
 
-// mark samples the pods and processes now.
-func (t *timeline) mark(ctx context.Context) { t.s.takeLocal(ctx) }
+// mark samples everything now.
+func (t *timeline) mark(ctx context.Context) { t.s.mark(ctx) }
 
 // finish stops sampling and writes the timeline, also of a run cut short.
 func (t *timeline) finish() {

@@ -65,9 +65,10 @@ type sampler struct {
 	start    time.Time
 	log      *zap.Logger
 
-	// taking serializes takeLocal: the ticker's and marks'.
-	taking sync.Mutex
-	mu     sync.Mutex
+	// taking and scraping serialize takeLocal and takeMetrics: the
+	// tickers' and marks'.
+	taking, scraping sync.Mutex
+	mu               sync.Mutex
 	// samples are read by timeline while run appends.
 	samples []Sample
 	// The previous readings, for rates.
@@ -97,9 +98,14 @@ func (s *sampler) run(ctx context.Context) {
 	wg.Wait()
 }
 
-// takeLocal records the pod counts and the processes now. Besides the
-// ticks, the run takes one at the moments its waits end (every pod
-// Running, none left), so that the timeline holds them exactly.
+// mark samples both streams now. The run marks the moments its waits end
+// (every pod Running, none left), so that the timeline holds them exactly.
+func (s *sampler) mark(ctx context.Context) {
+	s.takeLocal(ctx)
+	s.takeMetrics(ctx)
+}
+
+// takeLocal records the pod counts and the processes now.
 func (s *sampler) takeLocal(_ context.Context) {
 	s.taking.Lock()
 	defer s.taking.Unlock()
@@ -125,6 +131,8 @@ func (s *sampler) takeLocal(_ context.Context) {
 // takeMetrics scrapes the API server; the sample is at the time the
 // request was sent.
 func (s *sampler) takeMetrics(ctx context.Context) {
+	s.scraping.Lock()
+	defer s.scraping.Unlock()
 	begin := time.Now()
 	m, err := scrapeAPIMetrics(ctx, s.metrics)
 	if err != nil {
