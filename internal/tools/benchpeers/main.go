@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,17 +32,20 @@ func main() {
 	// The first SIGINT/SIGTERM cancels the context; signals are caught until
 	// the teardown is done, so a second Ctrl-C cannot orphan a component.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:])
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string) int {
+// run runs the command with args and returns its exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code := 0
 	cmd := newCommand(&code)
 	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		fmt.Fprintln(stderr, "error:", err)
 		return exitInterrupted
 	}
 	return code
@@ -72,7 +76,7 @@ current run and keeps what was measured, marked partial.`,
 			if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 				return fmt.Errorf("creating %s: %w", o.OutDir, err)
 			}
-			log, closeLog, err := logging.New(os.Stderr, filepath.Join(o.OutDir, benchpeers.LogFile), verbose)
+			log, closeLog, err := logging.New(cmd.ErrOrStderr(), filepath.Join(o.OutDir, benchpeers.LogFile), verbose)
 			if err != nil {
 				return err
 			}
@@ -85,7 +89,7 @@ current run and keeps what was measured, marked partial.`,
 			if err != nil {
 				return err
 			}
-			*code = exitCode(rep)
+			*code = exitCode(rep, cmd.ErrOrStderr())
 			return nil
 		},
 	}
@@ -109,13 +113,13 @@ current run and keeps what was measured, marked partial.`,
 
 // exitCode is 0 when every run finished, 1 when one failed, 2 when the
 // benchmark was interrupted.
-func exitCode(rep benchpeers.Report) int {
+func exitCode(rep benchpeers.Report, stderr io.Writer) int {
 	switch {
 	case rep.Interrupted:
 		return exitInterrupted
 	case len(rep.Failed()) > 0:
 		for _, r := range rep.Failed() {
-			fmt.Fprintf(os.Stderr, "run %s failed: %s\n", r.ID, r.Err)
+			fmt.Fprintf(stderr, "run %s failed: %s\n", r.ID, r.Err)
 		}
 		return exitFailed
 	}
