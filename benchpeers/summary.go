@@ -188,7 +188,7 @@ func formatRatio(r float64) string {
 	if math.IsNaN(r) {
 		return "—"
 	}
-	return strconv.FormatFloat(r, 'f', 2, 64)
+	return formatValue(r)
 }
 
 // formatValue prints about three significant digits, and whole numbers
