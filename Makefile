@@ -38,7 +38,10 @@ all: build
 
 build: hollowmark upstream
 
+# The first build downloads the modules and compiles client-go and its
+# kin; say so, since go build prints nothing while it works.
 hollowmark:
+	@[ -x $(BIN)/hollowmark ] || echo "building hollowmark: the first time this fetches Go modules and compiles client-go, 2-4 min on 2 cores"
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/hollowmark ./cmd/hollowmark
 
 # The container image of hollowmark for running hollow-node shards as pods
