@@ -82,7 +82,7 @@ func entry(dir string, r *results.Run) Entry {
 	apiCheckPrefix := measurements.APIResponsivenessCheck("")
 	worst := -1.0
 	for _, c := range r.Checks() {
-		if c.Violated() {
+		if c.Fails() {
 			e.Violated = append(e.Violated, c.SLO)
 		}
 		switch {

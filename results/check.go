@@ -62,6 +62,9 @@ type Check struct {
 	// Skipped, if set, says why the check was not made (a measurement
 	// hollowmark does not support): it neither passes nor fails.
 	Skipped string `json:"skipped,omitempty"`
+	// NotEnforced, if set, says why the check is reported but changes no
+	// verdict (a ClusterLoader2 measurement with enableViolations: false).
+	NotEnforced string `json:"notEnforced,omitempty"`
 }
 
 type bound struct {
@@ -202,6 +205,10 @@ func (c Check) Passed() bool {
 // Violated reports whether the check was made and failed.
 func (c Check) Violated() bool { return c.Skipped == "" && !c.Passed() }
 
+// Fails reports whether the check was violated and is enforced: whether
+// it fails the run.
+func (c Check) Fails() bool { return c.Violated() && c.NotEnforced == "" }
+
 // Limit says what the check demands, e.g. "p99 <= 1s", or
 // "p50, p90, p99 <= 5s" when the percentiles share a threshold.
 func (c Check) Limit() string {
@@ -226,6 +233,14 @@ func (c Check) Limit() string {
 
 // Verdict explains the outcome in one line.
 func (c Check) Verdict() string {
+	out := c.verdict()
+	if c.Violated() && c.NotEnforced != "" {
+		out += " (not enforced: " + c.NotEnforced + ")"
+	}
+	return out
+}
+
+func (c Check) verdict() string {
 	if c.Skipped != "" {
 		return fmt.Sprintf("%s: skipped, %s", c.SLO, c.Skipped)
 	}
