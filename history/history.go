@@ -83,7 +83,7 @@ func entry(dir string, r *results.Run) Entry {
 	worst := -1.0
 	for _, c := range r.Checks() {
 		if c.Fails() {
-			e.Violated = append(e.Violated, c.SLO)
+			e.Violated = append(e.Violated, c.Name())
 		}
 		switch {
 		case c.SLO == measurements.PodStartupCheck("stateless") && e.PodStartup.Count == 0:

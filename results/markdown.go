@@ -53,17 +53,17 @@ func (r *Run) checksTable() string {
 	var warnings, few []string
 	for _, c := range checks {
 		if c.Skipped != "" {
-			fmt.Fprintf(&b, "| %s | – | | | | | | %s |\n", c.SLO, checkResult(c))
+			fmt.Fprintf(&b, "| %s | – | | | | | | %s |\n", c.Name(), checkResult(c))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", c.SLO, c.Limit(),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", c.Name(), c.Limit(),
 			FormatDuration(c.Measured.P50), FormatDuration(c.Measured.P90), FormatDuration(c.Measured.P99),
 			c.Measured.Count, c.Closeness(), checkResult(c))
 		if w := c.NoiseWarning(); w != "" {
 			warnings = append(warnings, w)
 		}
 		if c.TooFewSamples() {
-			few = append(few, c.SLO)
+			few = append(few, c.Name())
 		}
 	}
 	b.WriteString("\n")

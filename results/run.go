@@ -144,6 +144,9 @@ func (r *Run) Add(identifier, method string, s *Summary) {
 	}
 	for _, c := range s.Checks {
 		c.Partial = c.Partial || r.Partial
+		if identifier != method {
+			c.Measurement = identifier
+		}
 		m.Checks = append(m.Checks, c)
 	}
 	r.Measurements = append(r.Measurements, m)

@@ -189,3 +189,25 @@ func TestVerdictsWithinNoise(t *testing.T) {
 		})
 	}
 }
+
+// TestChecksNameTheirIdentifier: one method gathered under two
+// identifiers (ClusterLoader2's APIResponsivenessPrometheus and …Simple)
+// gives checks told apart by the identifier; a method under its own name
+// keeps the plain SLO name.
+func TestChecksNameTheirIdentifier(t *testing.T) {
+	check := Check{SLO: "APIResponsiveness GET pods (resource)", Thresholds: Thresholds{P99: time.Second},
+		Measured: Percentiles{Count: 3, P50: time.Millisecond, P90: time.Millisecond, P99: 2 * time.Second}}
+	r := &Run{ID: "x"}
+	for _, id := range []string{"APIResponsiveness", "APIResponsivenessPrometheusSimple"} {
+		r.Add(id, "APIResponsiveness", &Summary{Checks: []Check{check}, PerfData: NewPerfData()})
+	}
+	md := r.Markdown()
+	for _, row := range []string{"| APIResponsiveness GET pods (resource) | p99", "| APIResponsiveness GET pods (resource) [APIResponsivenessPrometheusSimple] | p99"} {
+		if !strings.Contains(md, row) {
+			t.Errorf("summary lacks %q:\n%s", row, md)
+		}
+	}
+	if v := r.Checks()[1].Verdict(); !strings.HasPrefix(v, "APIResponsiveness GET pods (resource) [APIResponsivenessPrometheusSimple] violated") {
+		t.Errorf("verdict %q", v)
+	}
+}
