@@ -96,10 +96,10 @@ func TestTranslatesEveryPart(t *testing.T) {
 	if len(again) != 2 || again[0].Action != "wait" || again[0].Params["kind"] != "Deployment" || again[0].Params["timeout"] != "2m" {
 		t.Errorf("waits gathered again: %+v", again)
 	}
-	// CL2 reports API call latency without failing unless told to; we
-	// check it, and say so.
-	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "measurements.yaml:13: APIResponsivenessPrometheus APIResponsiveness: enableViolations (CL2's default false) is not honoured") {
-		t.Errorf("warnings %q", s.Warnings)
+	// CL2 reports API call latency without failing unless told to; so
+	// do we.
+	if len(s.Warnings) != 0 || start[1].Params["enforce"] != false {
+		t.Errorf("warnings %q, API responsiveness %+v", s.Warnings, start[1].Params)
 	}
 }
 
@@ -255,9 +255,12 @@ func TestMeasurementCallsTranslate(t *testing.T) {
 				Params: map[string]any{"labelSelector": "a = b", "threshold": "20s", "thresholds": map[string]any{"p90": "10s"}}}},
 		// CL2 reads it at gather, ours at start.
 		{name: "API responsiveness over the whole run, as CL2's simple query", call: "Method: APIResponsivenessPrometheus\n    Params: {action: start}\n  - Identifier: M\n    Method: APIResponsivenessPrometheus\n    Params: {action: gather, useSimpleLatencyQuery: true, enableViolations: true}",
-			want: scenarios.MeasurementAction{Method: "APIResponsiveness", Action: "start", Params: map[string]any{"window": "8760h"}}},
+			want: scenarios.MeasurementAction{Method: "APIResponsiveness", Action: "start", Params: map[string]any{"window": "8760h", "enforce": true}}},
+		// CL2's default: slow calls reported, the test not failed.
 		{name: "API responsiveness on the worst window", call: "Method: APIResponsivenessPrometheus\n    Params: {action: start, useSimpleLatencyQuery: false}",
-			want: scenarios.MeasurementAction{Method: "APIResponsiveness", Action: "start", Params: map[string]any{}}},
+			want: scenarios.MeasurementAction{Method: "APIResponsiveness", Action: "start", Params: map[string]any{"enforce": false}}},
+		{name: "API responsiveness not enforced, as a string", call: "Method: APIResponsivenessPrometheus\n    Params: {action: start}\n  - Identifier: M\n    Method: APIResponsivenessPrometheus\n    Params: {action: gather, enableViolations: \"false\"}",
+			want: scenarios.MeasurementAction{Method: "APIResponsiveness", Action: "start", Params: map[string]any{"enforce": false}}},
 		{name: "scheduling throughput, CL2's spelling", call: "Method: SchedulingThroughput\n    Params: {action: start, measurmentInterval: 1s}",
 			want: scenarios.MeasurementAction{Method: "SchedulingThroughput", Action: "start", Params: map[string]any{"interval": "1s"}}},
 		{name: "controlled pods", call: "Method: WaitForControlledPodsRunning\n    Params: {action: start, apiVersion: apps/v1, kind: Deployment, labelSelector: g = x, operationTimeout: 90s, checkIfPodsAreUpdated: true}",

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,8 +70,9 @@ var methods = map[string]methodMap{
 		"mapEventsByOrder": {ignore: equals(false), why: "scheduling times come from our watch, not from events"},
 	})},
 	"APIResponsivenessPrometheus": {ours: "APIResponsiveness", actions: startGather, params: map[string]param{
-		"enableViolations": {ignore: equals(true), def: false, on: "gather",
-			why: "CL2 would report slow calls without failing the test; here a violated SLO fails the run (exit code 1)"},
+		// CL2 reads it at gather and, unset, reports slow calls without
+		// failing the test; ours takes it at start, as enforce.
+		"enableViolations": {ours: "enforce", on: "gather", convert: boolean, absent: false},
 		// CL2's simple query is one histogram_quantile over the whole
 		// measurement: ours with a window longer than any run.
 		"useSimpleLatencyQuery": {ours: "window", on: "gather", convert: func(v any) (any, error) {
@@ -195,6 +197,18 @@ func str(v any) (any, error) {
 	return nil, fmt.Errorf("want a string, have %v", v)
 }
 
+func boolean(v any) (any, error) {
+	switch v := v.(type) {
+	case bool:
+		return v, nil
+	case string:
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("want true or false, have %v", v)
+}
+
 func durationString(v any) (any, error) {
 	s, ok := v.(string)
 	if !ok {
@@ -301,7 +315,9 @@ func (c call) translate(started starts, gather map[string]any) (*scenarios.Measu
 		if _, given := c.params[k]; given {
 			continue
 		}
-		if p.absent != nil {
+		// A parameter CL2 reads at gather is ours at start: a gather gets
+		// no default of it.
+		if p.absent != nil && !(p.on == "gather" && action == "gather") {
 			out.Params[p.ours] = p.absent
 		}
 		if p.def != nil && p.on == action && !p.ignore(p.def) {

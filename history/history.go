@@ -82,8 +82,8 @@ func entry(dir string, r *results.Run) Entry {
 	apiCheckPrefix := measurements.APIResponsivenessCheck("")
 	worst := -1.0
 	for _, c := range r.Checks() {
-		if c.Violated() {
-			e.Violated = append(e.Violated, c.SLO)
+		if c.Fails() {
+			e.Violated = append(e.Violated, c.Name())
 		}
 		switch {
 		case c.SLO == measurements.PodStartupCheck("stateless") && e.PodStartup.Count == 0:

@@ -43,6 +43,8 @@ type APIResponsiveness struct {
 	Client         kubernetes.Interface
 	ScrapeInterval time.Duration // zero means DefaultScrapeInterval
 	Window         time.Duration // zero means DefaultWindow
+	// NotEnforced reports the checks without letting them fail the run.
+	NotEnforced bool
 
 	mu      sync.Mutex
 	scrapes []Scrape
@@ -62,6 +64,8 @@ func APIResponsivenessCheck(kind string) string { return APIResponsivenessName +
 func apiResponsivenessMethod() Method {
 	scrape := DurationParam("scrapeInterval", DefaultScrapeInterval, "how often the API server's metrics are read: the step of the windows")
 	window := DurationParam("window", DefaultWindow, "the sliding window the SLO is checked on")
+	enforce := BoolParam("enforce", true, "whether a violated check fails the run; with false the checks are "+
+		"reported, marked not enforced, and change no verdict (ClusterLoader2's `enableViolations: false`)")
 	return Method{
 		Name: APIResponsivenessName,
 		Doc: "API call latency from the API server's `apiserver_request_sli_duration_seconds`, scraped at start, every " +
@@ -70,14 +74,22 @@ func apiResponsivenessMethod() Method {
 			"sliding `window` and over the whole run; the worst window's p99 checked against 1 s (single object), 5 s " +
 			"(namespace LIST), 30 s (cluster LIST); WATCH and streaming subresources excluded; restarts of the API server " +
 			"split the windows",
-		Params: []ParamSpec{scrape, window},
+		Params: []ParamSpec{scrape, window, enforce},
 		Start: func(p Params, d Deps) (Measurement, error) {
-			return &APIResponsiveness{Client: d.Client, ScrapeInterval: scrape.Get(p), Window: window.Get(p)}, nil
+			return &APIResponsiveness{Client: d.Client, ScrapeInterval: scrape.Get(p), Window: window.Get(p), NotEnforced: !enforce.Get(p)}, nil
 		},
 	}
 }
 
 func (m *APIResponsiveness) Name() string { return APIResponsivenessName }
+
+// notEnforced is why the checks change no verdict, if they do not.
+func (m *APIResponsiveness) notEnforced() string {
+	if m.NotEnforced {
+		return "enforce: false"
+	}
+	return ""
+}
 
 func (m *APIResponsiveness) scrape(ctx context.Context) (Scrape, error) {
 	raw, err := m.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
@@ -178,7 +190,7 @@ func (m *APIResponsiveness) summarize(intervals []Interval, notes []string) *Sum
 		sum.Checks = append(sum.Checks, results.Check{SLO: APIResponsivenessCheck(k.String()),
 			Thresholds: results.Thresholds{P99: k.Threshold()},
 			Measured:   results.Percentiles{Count: int(h.Count), P50: h.Quantile(0.5), P90: h.Quantile(0.9), P99: h.Quantile(0.99)},
-			Intervals:  h.Intervals()})
+			Intervals:  h.Intervals(), NotEnforced: m.notEnforced()})
 		for _, b := range whole.Kinds[k].Buckets {
 			sum.Tables["api_buckets.csv"] = append(sum.Tables["api_buckets.csv"], append(k.columns(), bound(b.UpperBound), strconv.FormatUint(b.Count, 10)))
 		}

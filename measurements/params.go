@@ -115,6 +115,17 @@ func IntParam(name string, def int, doc string) Param[int] {
 	}}
 }
 
+// BoolParam is true or false.
+func BoolParam(name string, def bool, doc string) Param[bool] {
+	return Param[bool]{name: name, typ: "true or false", doc: doc, def: def, defText: strconv.FormatBool(def), parse: func(v any) (bool, error) {
+		b, ok := v.(bool)
+		if !ok {
+			return false, fmt.Errorf("want true or false, have %v", v)
+		}
+		return b, nil
+	}}
+}
+
 // EnumParam is one of a few words; def "" means no default.
 func EnumParam(name, def string, values []string, doc string) Param[string] {
 	return Param[string]{name: name, typ: "one of " + strings.Join(values, ", "), doc: doc, def: def, defText: def,

@@ -62,6 +62,22 @@ type Check struct {
 	// Skipped, if set, says why the check was not made (a measurement
 	// hollowmark does not support): it neither passes nor fails.
 	Skipped string `json:"skipped,omitempty"`
+	// NotEnforced, if set, says why the check is reported but changes no
+	// verdict (a ClusterLoader2 measurement with enableViolations: false).
+	NotEnforced string `json:"notEnforced,omitempty"`
+	// Measurement is the identifier of the measurement that made the
+	// check when it is not the method's name: ClusterLoader2's configs run
+	// one method under two identifiers (APIResponsivenessPrometheus and
+	// …Simple), whose checks would otherwise read alike.
+	Measurement string `json:"measurement,omitempty"`
+}
+
+// Name is the SLO, with the measurement's identifier when it has one.
+func (c Check) Name() string {
+	if c.Measurement == "" {
+		return c.SLO
+	}
+	return c.SLO + " [" + c.Measurement + "]"
 }
 
 type bound struct {
@@ -181,7 +197,7 @@ func (c Check) NoiseWarning() string {
 			FormatDuration(b.ci.Low), high, b.limit))
 	}
 	return fmt.Sprintf("%s %s by less than its noise over %d samples: %s; a run alike could give the other verdict",
-		c.SLO, verdict, c.Measured.Count, strings.Join(parts, "; "))
+		c.Name(), verdict, c.Measured.Count, strings.Join(parts, "; "))
 }
 
 // Passed reports whether every checked percentile is within its threshold.
@@ -201,6 +217,10 @@ func (c Check) Passed() bool {
 
 // Violated reports whether the check was made and failed.
 func (c Check) Violated() bool { return c.Skipped == "" && !c.Passed() }
+
+// Fails reports whether the check was violated and is enforced: whether
+// it fails the run.
+func (c Check) Fails() bool { return c.Violated() && c.NotEnforced == "" }
 
 // Limit says what the check demands, e.g. "p99 <= 1s", or
 // "p50, p90, p99 <= 5s" when the percentiles share a threshold.
@@ -226,11 +246,19 @@ func (c Check) Limit() string {
 
 // Verdict explains the outcome in one line.
 func (c Check) Verdict() string {
+	out := c.verdict()
+	if c.Violated() && c.NotEnforced != "" {
+		out += " (not enforced: " + c.NotEnforced + ")"
+	}
+	return out
+}
+
+func (c Check) verdict() string {
 	if c.Skipped != "" {
-		return fmt.Sprintf("%s: skipped, %s", c.SLO, c.Skipped)
+		return fmt.Sprintf("%s: skipped, %s", c.Name(), c.Skipped)
 	}
 	if c.Measured.Count == 0 {
-		return fmt.Sprintf("%s: no samples, cannot show %s", c.SLO, c.Limit())
+		return fmt.Sprintf("%s: no samples, cannot show %s", c.Name(), c.Limit())
 	}
 	var over []string
 	for _, b := range c.bounds() {
@@ -239,8 +267,8 @@ func (c Check) Verdict() string {
 		}
 	}
 	if len(over) > 0 {
-		return fmt.Sprintf("%s violated: %s over %d samples", c.SLO, strings.Join(over, ", "), c.Measured.Count)
+		return fmt.Sprintf("%s violated: %s over %d samples", c.Name(), strings.Join(over, ", "), c.Measured.Count)
 	}
-	return fmt.Sprintf("%s held: %s (p50 %s, p90 %s, p99 %s over %d samples)", c.SLO, c.Limit(),
+	return fmt.Sprintf("%s held: %s (p50 %s, p90 %s, p99 %s over %d samples)", c.Name(), c.Limit(),
 		c.Measured.P50, c.Measured.P90, c.Measured.P99, c.Measured.Count)
 }

@@ -53,17 +53,17 @@ func (r *Run) checksTable() string {
 	var warnings, few []string
 	for _, c := range checks {
 		if c.Skipped != "" {
-			fmt.Fprintf(&b, "| %s | – | | | | | | %s |\n", c.SLO, checkResult(c))
+			fmt.Fprintf(&b, "| %s | – | | | | | | %s |\n", c.Name(), checkResult(c))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", c.SLO, c.Limit(),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", c.Name(), c.Limit(),
 			FormatDuration(c.Measured.P50), FormatDuration(c.Measured.P90), FormatDuration(c.Measured.P99),
 			c.Measured.Count, c.Closeness(), checkResult(c))
 		if w := c.NoiseWarning(); w != "" {
 			warnings = append(warnings, w)
 		}
 		if c.TooFewSamples() {
-			few = append(few, c.SLO)
+			few = append(few, c.Name())
 		}
 	}
 	b.WriteString("\n")
@@ -79,12 +79,18 @@ func (r *Run) checksTable() string {
 
 func (r *Run) outcome() string {
 	made := len(r.Checks()) - r.Skipped()
+	reported := r.NotEnforced()
 	out := fmt.Sprintf("all %d SLO checks held", made)
 	switch {
 	case r.Error != "":
 		return "the run failed, results are partial: " + strings.ReplaceAll(r.Error, "\n", " ")
 	case r.Violated() > 0:
 		out = fmt.Sprintf("%d of %d SLO checks violated", r.Violated(), made)
+	case reported > 0:
+		out = fmt.Sprintf("%d of %d SLO checks held", made-reported, made)
+	}
+	if reported > 0 {
+		out += fmt.Sprintf(", %d violated but not enforced", reported)
 	}
 	if n := r.Skipped(); n > 0 {
 		out += fmt.Sprintf(", %d skipped (not supported)", n)
@@ -92,15 +98,18 @@ func (r *Run) outcome() string {
 	return out
 }
 
-// checkOrder puts violations first, then skipped checks.
+// checkOrder puts violations first, then those not enforced, then
+// skipped checks.
 func checkOrder(c Check) int {
 	switch {
-	case c.Violated():
+	case c.Fails():
 		return 0
-	case c.Skipped != "":
+	case c.Violated() && c.Skipped == "":
 		return 1
+	case c.Skipped != "":
+		return 2
 	}
-	return 2
+	return 3
 }
 
 func checkResult(c Check) string {
@@ -111,6 +120,8 @@ func checkResult(c Check) string {
 	switch {
 	case c.Skipped != "":
 		out = "skipped: " + c.Skipped
+	case !c.Passed() && c.NotEnforced != "":
+		out = "violated, not enforced (" + c.NotEnforced + ")"
 	case c.Measured.Count == 0:
 		out = "**FAIL** (no samples)"
 	case !c.Passed() && len(c.WithinNoise()) > 0:

@@ -53,6 +53,8 @@ func TestJUnitHasOneCasePerCheck(t *testing.T) {
 			Measured: Percentiles{Count: 9000, P50: 20 * time.Millisecond, P90: 300 * time.Millisecond, P99: 1300 * time.Millisecond}},
 		{SLO: "PodStartupLatency (stateful)", Thresholds: Thresholds{P99: 5 * time.Second}},
 		{SLO: "NetworkProgrammingLatency", Skipped: "not supported by hollowmark"},
+		{SLO: "APIResponsiveness GET pods (resource)", Thresholds: Thresholds{P99: time.Second}, NotEnforced: "enforce: false",
+			Measured: Percentiles{Count: 9000, P50: 20 * time.Millisecond, P90: 300 * time.Millisecond, P99: 1300 * time.Millisecond}},
 	}
 	path := filepath.Join(t.TempDir(), "junit.xml")
 	if err := WriteJUnit(path, "hollowmark density", checks, 90*time.Second); err != nil {
@@ -67,7 +69,7 @@ func TestJUnitHasOneCasePerCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := got.Suites[0]
-	if s.Name != "hollowmark density" || s.Tests != 4 || s.Failures != 2 || s.Skipped != 1 || s.Time != "90.000" || len(s.Cases) != 4 {
+	if s.Name != "hollowmark density" || s.Tests != 5 || s.Failures != 2 || s.Skipped != 1 || s.Time != "90.000" || len(s.Cases) != 5 {
 		t.Fatalf("suite %+v", s)
 	}
 	if s.Cases[0].Failure != nil || s.Cases[0].Name != "PodStartupLatency (stateless): p50, p90, p99 <= 5s" {
@@ -81,6 +83,10 @@ func TestJUnitHasOneCasePerCheck(t *testing.T) {
 	}
 	if c := s.Cases[3]; c.Failure != nil || c.Skipped == nil || c.Skipped.Message != "not supported by hollowmark" || c.Name != "NetworkProgrammingLatency" {
 		t.Errorf("skipped check: %+v", c)
+	}
+	// Not enforced: the case passes, its output says why.
+	if c := s.Cases[4]; c.Failure != nil || c.Skipped != nil || !strings.HasSuffix(c.SystemOut, "(not enforced: enforce: false)") {
+		t.Errorf("check not enforced: %+v", c)
 	}
 	if !strings.Contains(string(data), `<skipped message="not supported by hollowmark"></skipped>`) {
 		t.Errorf("junit.xml has no <skipped/> element:\n%s", data)

@@ -80,7 +80,19 @@ func (r *Run) Checks() []Check {
 func (r *Run) Violated() int {
 	n := 0
 	for _, c := range r.Checks() {
-		if c.Violated() {
+		if c.Fails() {
+			n++
+		}
+	}
+	return n
+}
+
+// NotEnforced counts the checks violated but not enforced: reported, and
+// changing no verdict.
+func (r *Run) NotEnforced() int {
+	n := 0
+	for _, c := range r.Checks() {
+		if c.Violated() && c.NotEnforced != "" {
 			n++
 		}
 	}
@@ -132,6 +144,9 @@ func (r *Run) Add(identifier, method string, s *Summary) {
 	}
 	for _, c := range s.Checks {
 		c.Partial = c.Partial || r.Partial
+		if identifier != method {
+			c.Measurement = identifier
+		}
 		m.Checks = append(m.Checks, c)
 	}
 	r.Measurements = append(r.Measurements, m)

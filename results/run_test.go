@@ -95,6 +95,8 @@ func TestSkippedChecksAreNeitherHeldNorViolated(t *testing.T) {
 	violated := held
 	violated.SLO, violated.Measured.P99 = "PodStartupLatency (stateful)", 6*time.Second
 	skipped := Check{SLO: "NetworkProgrammingLatency", Skipped: "not supported by hollowmark"}
+	reported := violated
+	reported.SLO, reported.NotEnforced = "APIResponsiveness GET pods (resource)", "enforce: false"
 	tests := []struct {
 		name    string
 		checks  []Check
@@ -106,6 +108,12 @@ func TestSkippedChecksAreNeitherHeldNorViolated(t *testing.T) {
 			[]string{"| NetworkProgrammingLatency | – | | | | | | skipped: not supported by hollowmark |", "| PodStartupLatency (stateless) |"}},
 		{"violated and skipped", []Check{held, skipped, violated}, ExitViolated, "1 of 2 SLO checks violated, 1 skipped (not supported)",
 			[]string{"| PodStartupLatency (stateful) |", "| NetworkProgrammingLatency |", "| PodStartupLatency (stateless) |"}},
+		// A violation not enforced is shown after the enforced ones and
+		// changes no verdict.
+		{"not enforced", []Check{held, reported, skipped}, ExitPassed, "1 of 2 SLO checks held, 1 violated but not enforced, 1 skipped (not supported)",
+			[]string{"| APIResponsiveness GET pods (resource) |", "violated, not enforced (enforce: false) |", "| NetworkProgrammingLatency |", "| PodStartupLatency (stateless) |"}},
+		{"violated and not enforced", []Check{reported, violated, held, skipped}, ExitViolated, "1 of 3 SLO checks violated, 1 violated but not enforced, 1 skipped (not supported)",
+			[]string{"| PodStartupLatency (stateful) |", "**FAIL** |", "| APIResponsiveness GET pods (resource) |", "| NetworkProgrammingLatency |"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,5 +187,27 @@ func TestVerdictsWithinNoise(t *testing.T) {
 				t.Errorf("too-few-samples note %v, want %v:\n%s", got, few, table)
 			}
 		})
+	}
+}
+
+// TestChecksNameTheirIdentifier: one method gathered under two
+// identifiers (ClusterLoader2's APIResponsivenessPrometheus and …Simple)
+// gives checks told apart by the identifier; a method under its own name
+// keeps the plain SLO name.
+func TestChecksNameTheirIdentifier(t *testing.T) {
+	check := Check{SLO: "APIResponsiveness GET pods (resource)", Thresholds: Thresholds{P99: time.Second},
+		Measured: Percentiles{Count: 3, P50: time.Millisecond, P90: time.Millisecond, P99: 2 * time.Second}}
+	r := &Run{ID: "x"}
+	for _, id := range []string{"APIResponsiveness", "APIResponsivenessPrometheusSimple"} {
+		r.Add(id, "APIResponsiveness", &Summary{Checks: []Check{check}, PerfData: NewPerfData()})
+	}
+	md := r.Markdown()
+	for _, row := range []string{"| APIResponsiveness GET pods (resource) | p99", "| APIResponsiveness GET pods (resource) [APIResponsivenessPrometheusSimple] | p99"} {
+		if !strings.Contains(md, row) {
+			t.Errorf("summary lacks %q:\n%s", row, md)
+		}
+	}
+	if v := r.Checks()[1].Verdict(); !strings.HasPrefix(v, "APIResponsiveness GET pods (resource) [APIResponsivenessPrometheusSimple] violated") {
+		t.Errorf("verdict %q", v)
 	}
 }
