@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/csv"
-	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -342,25 +341,4 @@ func nonZero(series []plots.TimeSeries) []plots.TimeSeries {
 
 func seconds(s float64) time.Duration {
 	return time.Duration(math.Round(s * float64(time.Second)))
-}
-
-// describe is a short account of a timeline for the log and the report:
-// the API server's mean and peak CPU while pods were being created and
-// started, and the busiest flow schema.
-func describe(samples []Sample, until float64) string {
-	var cpu []float64
-	for _, s := range samples {
-		if v, ok := s.Values[colCPU+":kube-apiserver"]; ok && s.T <= until {
-			cpu = append(cpu, v)
-		}
-	}
-	if len(cpu) == 0 {
-		return "no samples"
-	}
-	mean, peak := 0.0, 0.0
-	for _, v := range cpu {
-		mean += v / float64(len(cpu))
-		peak = max(peak, v)
-	}
-	return fmt.Sprintf("kube-apiserver %.2f cores mean, %.2f peak over %d samples", mean, peak, len(cpu))
 }
