@@ -1,0 +1,130 @@
+package results
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// NodeReadiness is what a run saw of its nodes' Ready condition: every
+// time a node's Ready left True, while the run watched.
+type NodeReadiness struct {
+	// From and To bound what was watched: from when the scenario started
+	// to when the run ended.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Transitions are in the order they were seen.
+	Transitions []NotReadyTransition `json:"transitions"`
+	// Count is len(Transitions); Nodes are the nodes they happened to,
+	// sorted, each once.
+	Count int      `json:"notReadyCount"`
+	Nodes []string `json:"notReadyNodes"`
+	// File is the raw CSV, one row per transition.
+	File string `json:"file"`
+}
+
+// NotReadyTransition is one node's Ready condition going from True to False
+// or Unknown.
+type NotReadyTransition struct {
+	Node string `json:"node"`
+	// Seen is when our watch saw it; Since is the condition's
+	// lastTransitionTime (the API keeps seconds).
+	Seen    time.Time `json:"seen"`
+	Since   time.Time `json:"since"`
+	Status  string    `json:"status"`
+	Reason  string    `json:"reason"`
+	Message string    `json:"message"`
+	// ReadyAgain is when our watch saw the node Ready again, if it did
+	// before the run ended.
+	ReadyAgain *time.Time `json:"readyAgain,omitempty"`
+	// Lease is the node's lease as a hollow node of this run saw it when
+	// the transition was seen; nil for other nodes.
+	Lease *LeaseAtTransition `json:"lease,omitempty"`
+}
+
+// LeaseAtTransition is a hollow node's own view of its lease.
+type LeaseAtTransition struct {
+	// Renewed is when its last renewal succeeded (zero: never).
+	Renewed time.Time `json:"renewed"`
+	// LastDelay is how late, from when it was due, that renewal was
+	// answered (nanoseconds).
+	LastDelay time.Duration `json:"lastDelay"`
+	// Paused says its heartbeats were held on purpose (a fault).
+	Paused bool `json:"heartbeatsPaused"`
+}
+
+// NotReadyFile holds the transitions, one row each.
+const NotReadyFile = "NodeNotReady_transitions.csv"
+
+// SetNodeReadiness records what the run saw of its nodes, and says in the
+// warnings when any went NotReady.
+func (r *Run) SetNodeReadiness(from, to time.Time, transitions []NotReadyTransition) {
+	nr := &NodeReadiness{From: from, To: to, Transitions: transitions, Count: len(transitions),
+		Nodes: NotReadyNodes(transitions), File: NotReadyFile}
+	r.NodeReadiness = nr
+	if nr.Count > 0 {
+		r.Warnings = append(r.Warnings, nr.Warning())
+	}
+}
+
+// NotReadyNodes are the nodes of transitions, sorted, each once.
+func NotReadyNodes(transitions []NotReadyTransition) []string {
+	nodes := []string{}
+	for _, t := range transitions {
+		nodes = append(nodes, t.Node)
+	}
+	slices.Sort(nodes)
+	return slices.Compact(nodes)
+}
+
+// Warning says what a run with NotReady nodes must not hide.
+func (nr *NodeReadiness) Warning() string {
+	return fmt.Sprintf("%d node NotReady transitions on %d nodes (%s): the figures may be distorted "+
+		"(pods on a NotReady node are not scheduled there, are marked not ready and may be evicted), see %s",
+		nr.Count, len(nr.Nodes), namesList(nr.Nodes, 10), nr.File)
+}
+
+// Line is the one-line account for the terminal and summary.md.
+func (nr *NodeReadiness) Line() string {
+	if nr.Count == 0 {
+		return "no node went NotReady while the run watched"
+	}
+	return fmt.Sprintf("%d NotReady transitions on %d nodes: %s", nr.Count, len(nr.Nodes), namesList(nr.Nodes, 10))
+}
+
+// namesList lists up to n names and counts the rest.
+func namesList(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
+}
+
+// table is the raw CSV.
+func (nr *NodeReadiness) table() [][]string {
+	rows := [][]string{{"node", "seen", "since", "status", "reason", "message", "ready_again",
+		"hollow", "lease_renewed", "lease_age_s", "last_lease_delay_s", "heartbeats_paused"}}
+	stamp := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	for _, t := range nr.Transitions {
+		row := []string{t.Node, stamp(t.Seen), stamp(t.Since), t.Status, t.Reason, t.Message, "", "false", "", "", "", ""}
+		if t.ReadyAgain != nil {
+			row[6] = stamp(*t.ReadyAgain)
+		}
+		if l := t.Lease; l != nil {
+			row[7], row[8], row[11] = "true", stamp(l.Renewed), strconv.FormatBool(l.Paused)
+			if !l.Renewed.IsZero() {
+				row[9] = strconv.FormatFloat(t.Seen.Sub(l.Renewed).Seconds(), 'f', 3, 64)
+			}
+			row[10] = strconv.FormatFloat(l.LastDelay.Seconds(), 'f', 3, 64)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
