@@ -86,6 +86,20 @@ func profileIdle(b *testing.B, name string) (stop func()) {
 	if *idleProfileDir == "" {
 		return func() {}
 	}
+	writeHeap := func(file string) {
+		heap, err := os.Create(filepath.Join(*idleProfileDir, file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer heap.Close()
+		goruntime.GC()
+		if err := pprof.WriteHeapProfile(heap); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The allocations of the window are the difference of the two heap
+	// profiles: pprof -sample_index=alloc_space -base start end.
+	writeHeap(name + ".heap-start.pprof")
 	cpu, err := os.Create(filepath.Join(*idleProfileDir, name+".cpu.pprof"))
 	if err != nil {
 		b.Fatal(err)
@@ -96,15 +110,7 @@ func profileIdle(b *testing.B, name string) (stop func()) {
 	return func() {
 		pprof.StopCPUProfile()
 		cpu.Close()
-		heap, err := os.Create(filepath.Join(*idleProfileDir, name+".heap.pprof"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer heap.Close()
-		goruntime.GC()
-		if err := pprof.WriteHeapProfile(heap); err != nil {
-			b.Fatal(err)
-		}
+		writeHeap(name + ".heap.pprof")
 	}
 }
 

@@ -382,6 +382,7 @@ type countingHandler struct {
 	component string
 }
 
+func (countingHandler) ObjectsUnused()                        {}
 func (countingHandler) Replace([]runtime.Object)              {}
 func (countingHandler) Event(watch.EventType, runtime.Object) {}
 func (h countingHandler) Failed(error)                        { h.m.watchFailures.WithLabelValues(h.component).Inc() }

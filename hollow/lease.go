@@ -298,14 +298,11 @@ func (k *Kubelet) leaseRenewedLocked() {
 // leaseVersion is the resource version of the lease a response holds, or
 // old if it holds none.
 func (k *Kubelet) leaseVersion(resp kubeapi.Response, old string) string {
-	obj, err := k.env.codec.Decode(resp.Body)
-	if err != nil {
+	rv, err := k.env.codec.ResourceVersion(resp.Body)
+	if err != nil || rv == "" {
 		return old
 	}
-	if l, ok := obj.(*coordinationv1.Lease); ok {
-		return l.ResourceVersion
-	}
-	return old
+	return rv
 }
 
 func (k *Kubelet) decodeNode(resp kubeapi.Response) (*corev1.Node, error) {
