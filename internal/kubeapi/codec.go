@@ -124,6 +124,10 @@ func resourceVersionOf(obj runtime.Object) (string, error) {
 	return acc.GetResourceVersion(), nil
 }
 
+// maxPrealloc bounds the room reserved for a frame on the word of its
+// length prefix alone.
+const maxPrealloc = 1 << 20
+
 // frameReader splits a protobuf watch stream into its length-prefixed
 // frames. It keeps only an incomplete frame between calls.
 type frameReader struct {
@@ -153,6 +157,10 @@ func (r *frameReader) feed(p []byte, emit func(frame []byte) bool) {
 		r.partial = nil // drop the buffer: idle watches keep no memory
 	case len(r.partial) > 0:
 		r.partial = append(r.partial[:0], data...)
+	case len(data) >= 4 && binary.BigEndian.Uint32(data) <= maxPrealloc:
+		// The rest of the frame follows (the server writes its length
+		// apart): room for all of it at once.
+		r.partial = append(make([]byte, 0, 4+int(binary.BigEndian.Uint32(data))), data...)
 	default:
 		r.partial = append([]byte(nil), data...)
 	}

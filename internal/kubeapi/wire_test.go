@@ -1,6 +1,10 @@
 package kubeapi
 
 import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -91,6 +95,33 @@ func TestResourceVersion(t *testing.T) {
 			rv, err := c.ResourceVersion(tt.body)
 			if rv != tt.rv || (err == nil) != tt.ok {
 				t.Errorf("%q, %v; want %q (ok %v)", rv, err, tt.rv, tt.ok)
+			}
+		})
+	}
+}
+
+// However the stream is cut into DATA frames, the same watch frames come
+// out, whole and in order.
+func TestFrameReaderReassembles(t *testing.T) {
+	var stream []byte
+	var want []string
+	for _, f := range []string{"a", "", "bbbbbbbbbbbb", "cc", strings.Repeat("d", 300)} {
+		stream = binary.BigEndian.AppendUint32(stream, uint32(len(f)))
+		stream = append(stream, f...)
+		want = append(want, f)
+	}
+	for _, cut := range []int{1, 2, 3, 4, 5, 7, 100, len(stream)} {
+		t.Run(fmt.Sprint(cut), func(t *testing.T) {
+			var r frameReader
+			var got []string
+			for at := 0; at < len(stream); at += cut {
+				r.feed(stream[at:min(at+cut, len(stream))], func(frame []byte) bool {
+					got = append(got, string(frame))
+					return true
+				})
+			}
+			if !slices.Equal(got, want) || r.partial != nil {
+				t.Errorf("frames %q (left %d bytes), want %q", got, len(r.partial), want)
 			}
 		})
 	}
