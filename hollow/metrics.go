@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics are the node pool's Prometheus metrics.
@@ -86,4 +87,32 @@ func (m *Metrics) heartbeatResult(kind, result string) {
 // heartbeatDelay records how late a heartbeat's stage came.
 func (m *Metrics) heartbeatDelay(kind, stage string, late time.Duration) {
 	m.heartbeatDelays.WithLabelValues(kind, stage).Observe(max(late, 0).Seconds())
+}
+
+// DelayHistogram is a heartbeat delay histogram as it stands: Counts[i]
+// observations at most Bounds[i] seconds late, of Count in all.
+type DelayHistogram struct {
+	Bounds []float64
+	Counts []uint64
+	Count  uint64
+}
+
+// HeartbeatDelays are the histograms of how late heartbeats were answered,
+// by kind ("lease", "node-status"), since the pool started: a caller
+// takes two and subtracts them for what happened in between.
+func (m *Metrics) HeartbeatDelays() map[string]DelayHistogram {
+	out := map[string]DelayHistogram{}
+	for _, kind := range []string{"lease", "node-status"} {
+		var d dto.Metric
+		if err := m.heartbeatDelays.WithLabelValues(kind, "answered").(prometheus.Metric).Write(&d); err != nil {
+			continue
+		}
+		h := DelayHistogram{Count: d.GetHistogram().GetSampleCount()}
+		for _, b := range d.GetHistogram().GetBucket() {
+			h.Bounds = append(h.Bounds, b.GetUpperBound())
+			h.Counts = append(h.Counts, b.GetCumulativeCount())
+		}
+		out[kind] = h
+	}
+	return out
 }

@@ -270,6 +270,14 @@ func (p *Pool) LeaseState(name string) (LeaseState, bool) {
 	return k.leaseState(), true
 }
 
+// HeartbeatDelays are the pool's heartbeat delay histograms so far (see
+// Metrics.HeartbeatDelays).
+func (p *Pool) HeartbeatDelays() map[string]DelayHistogram { return p.env.metrics.HeartbeatDelays() }
+
+// LateHeartbeat is how late a heartbeat may be answered before it is
+// logged: a quarter of the lease's duration.
+const LateHeartbeat = lateHeartbeat
+
 // PauseHeartbeats holds the named node's lease renewals and node status
 // reports for d, a fault to show what a node that misses its leases does
 // to a run: the node lifecycle controller marks it Unknown once its lease

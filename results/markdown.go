@@ -25,6 +25,9 @@ func (r *Run) Markdown() string {
 	fmt.Fprintf(&b, "| parameters | %s |\n", formatParams(r.Parameters))
 	if nr := r.NodeReadiness; nr != nil {
 		fmt.Fprintf(&b, "| node readiness | %s (%s) |\n", nr.Line(), nr.File)
+		if len(nr.Heartbeats) > 0 {
+			fmt.Fprintf(&b, "| hollow heartbeats | %s |\n", nr.heartbeatsLine())
+		}
 	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(&b, "| warning | %s |\n", strings.ReplaceAll(w, "\n", " "))
@@ -43,6 +46,9 @@ func (r *Run) VerdictTable() string {
 	out := fmt.Sprintf("%s: %s (%s)\n\n", r.ID, r.Verdict(), r.outcome())
 	if nr := r.NodeReadiness; nr != nil {
 		out += "Nodes: " + nr.Line() + ".\n\n"
+		if len(nr.Heartbeats) > 0 {
+			out += "Hollow heartbeats: " + nr.heartbeatsLine() + ".\n\n"
+		}
 		if nr.Count > 0 {
 			out += "**warning**: " + nr.Warning() + ".\n\n"
 		}

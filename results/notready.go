@@ -23,6 +23,28 @@ type NodeReadiness struct {
 	Nodes []string `json:"notReadyNodes"`
 	// File is the raw CSV, one row per transition.
 	File string `json:"file"`
+	// Heartbeats are how late this run's hollow nodes' heartbeats were
+	// answered while the run watched; empty without hollow nodes.
+	Heartbeats []HeartbeatDelays `json:"heartbeats,omitempty"`
+}
+
+// HeartbeatDelays is how late one kind of heartbeat was answered, from when
+// it was due (hollowmark_heartbeat_delay_seconds).
+type HeartbeatDelays struct {
+	Kind     string `json:"kind"` // lease or node-status
+	Answered uint64 `json:"answered"`
+	// Late were answered more than LateAfter after they were due.
+	Late      uint64        `json:"late"`
+	LateAfter time.Duration `json:"lateAfter"`
+	// P50 and P99 are interpolated within the histogram's buckets, as
+	// Prometheus' histogram_quantile does (nanoseconds).
+	P50 time.Duration `json:"p50"`
+	P99 time.Duration `json:"p99"`
+}
+
+func (h HeartbeatDelays) String() string {
+	return fmt.Sprintf("%s: %d answered, late by p50 %s, p99 %s; %d more than %s late",
+		h.Kind, h.Answered, FormatDuration(h.P50), FormatDuration(h.P99), h.Late, h.LateAfter)
 }
 
 // NotReadyTransition is one node's Ready condition going from True to False
@@ -92,6 +114,14 @@ func (nr *NodeReadiness) Line() string {
 		return "no node went NotReady while the run watched"
 	}
 	return fmt.Sprintf("%d NotReady transitions on %d nodes: %s", nr.Count, len(nr.Nodes), namesList(nr.Nodes, 10))
+}
+
+func (nr *NodeReadiness) heartbeatsLine() string {
+	parts := make([]string, len(nr.Heartbeats))
+	for i, h := range nr.Heartbeats {
+		parts[i] = h.String()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // namesList lists up to n names and counts the rest.

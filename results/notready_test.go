@@ -35,8 +35,11 @@ func TestNodeReadinessIsReported(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &Run{ID: "x", Started: start, Ended: start.Add(2 * time.Minute)}
 			r.SetNodeReadiness(start, r.Ended, tt.transitions)
+			r.NodeReadiness.Heartbeats = []HeartbeatDelays{{Kind: "lease", Answered: 30, Late: 1, LateAfter: 10 * time.Second,
+				P50: 12 * time.Millisecond, P99: 9 * time.Second}}
+			hb := "lease: 30 answered, late by p50 12ms, p99 9s; 1 more than 10s late"
 			table := r.VerdictTable()
-			if !strings.Contains(table, tt.line) || strings.Contains(table, "**warning**") != tt.warned {
+			if !strings.Contains(table, tt.line) || !strings.Contains(table, "Hollow heartbeats: "+hb+".") || strings.Contains(table, "**warning**") != tt.warned {
 				t.Errorf("terminal table lacks %q or warns %v:\n%s", tt.line, !tt.warned, table)
 			}
 			dir := t.TempDir()
@@ -45,7 +48,7 @@ func TestNodeReadinessIsReported(t *testing.T) {
 			}
 			summary, _ := os.ReadFile(filepath.Join(dir, SummaryFile))
 			if !strings.Contains(string(summary), "| node readiness | "+strings.TrimSuffix(strings.TrimPrefix(tt.line, "Nodes: "), ".")+" ("+NotReadyFile+") |") ||
-				strings.Contains(string(summary), "| warning | ") != tt.warned {
+				!strings.Contains(string(summary), "| hollow heartbeats | "+hb+" |") || strings.Contains(string(summary), "| warning | ") != tt.warned {
 				t.Errorf("summary.md:\n%s", summary)
 			}
 			back, err := ReadRun(dir)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hollowmark/hollowmark/hollow"
 	"github.com/hollowmark/hollowmark/results"
 )
 
@@ -85,6 +86,10 @@ func TestRunCountsAndNamesNotReadyNodes(t *testing.T) {
 	if tr.Status != "Unknown" || tr.Reason != "NodeStatusUnknown" || tr.ReadyAgain == nil || tr.Lease == nil || !tr.Lease.Paused {
 		t.Errorf("transition %+v, lease %+v: want Unknown by the node controller, Ready again, heartbeats paused", tr, tr.Lease)
 	}
+	if hb := nr.Heartbeats; len(hb) != 2 || hb[0].Kind != "lease" || hb[0].Late < 1 || hb[0].Answered < 15 ||
+		!strings.Contains(stdout, "Hollow heartbeats: lease: ") {
+		t.Errorf("heartbeat delays %+v: want the paused renewal among the late ones; terminal:\n%s", hb, stdout)
+	}
 	if age := tr.Seen.Sub(tr.Lease.Renewed); age < 40*time.Second {
 		t.Errorf("lease last renewed %v before the node was seen NotReady; the grace period is 50 s", age)
 	}
@@ -101,5 +106,32 @@ func TestRunCountsAndNamesNotReadyNodes(t *testing.T) {
 	}
 	if strings.Contains(stdout+stderr, "lease renewal answered late") {
 		t.Error("the late renewal was logged on the terminal")
+	}
+}
+
+// What the pool's delay histograms counted between two readings: counts,
+// late ones, and percentiles of the window only.
+func TestHeartbeatDelaysOfTheWindow(t *testing.T) {
+	bounds := []float64{0.1, 1, 10, 60}
+	before := map[string]hollow.DelayHistogram{"lease": {Bounds: bounds, Counts: []uint64{90, 100, 100, 100}, Count: 100}}
+	after := map[string]hollow.DelayHistogram{
+		"lease":       {Bounds: bounds, Counts: []uint64{188, 198, 199, 200}, Count: 200},
+		"node-status": {Bounds: bounds, Counts: []uint64{3, 4, 4, 4}, Count: 4},
+	}
+	got := heartbeatDelays(before, after)
+	if len(got) != 2 {
+		t.Fatalf("%+v", got)
+	}
+	lease, status := got[0], got[1]
+	if lease.Kind != "lease" || lease.Answered != 100 || lease.Late != 1 || lease.LateAfter != 10*time.Second {
+		t.Errorf("lease %+v: want 100 answered in the window, 1 more than 10 s late", lease)
+	}
+	// 98 of the window's 100 within 0.1 s: the median interpolates to
+	// 0.1 × 50/98; the 99th (rank 99) falls in (1 s, 10 s].
+	if lease.P50 < 50*time.Millisecond || lease.P50 > 52*time.Millisecond || lease.P99 <= time.Second || lease.P99 > 10*time.Second {
+		t.Errorf("lease p50 %v, p99 %v", lease.P50, lease.P99)
+	}
+	if status.Kind != "node-status" || status.Answered != 4 || status.Late != 0 {
+		t.Errorf("node status %+v: want all 4 since the pool started", status)
 	}
 }

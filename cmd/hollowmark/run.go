@@ -160,8 +160,15 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	if err != nil {
 		return err
 	}
+	var delays map[string]hollow.DelayHistogram
+	if pool != nil {
+		delays = pool.Pool.HeartbeatDelays()
+	}
 	runner.Run(ctx, cfg, run)
 	run.SetNodeReadiness(run.Started, time.Now(), readiness.Stop())
+	if pool != nil {
+		run.NodeReadiness.Heartbeats = heartbeatDelays(delays, pool.Pool.HeartbeatDelays())
+	}
 	if crash := crashCause(ctx); crash != nil {
 		run.Error = fmt.Sprintf("%v (%s)", crash, run.Error)
 	}
