@@ -103,9 +103,9 @@ func NotReadyNodes(transitions []NotReadyTransition) []string {
 
 // Warning says what a run with NotReady nodes must not hide.
 func (nr *NodeReadiness) Warning() string {
-	return fmt.Sprintf("%d node NotReady transitions on %d nodes (%s): the figures may be distorted "+
+	return fmt.Sprintf("%s on %s (%s): the figures may be distorted "+
 		"(pods on a NotReady node are not scheduled there, are marked not ready and may be evicted), see %s",
-		nr.Count, len(nr.Nodes), namesList(nr.Nodes, 10), nr.File)
+		plural(nr.Count, "node NotReady transition"), plural(len(nr.Nodes), "node"), namesList(nr.Nodes, 10), nr.File)
 }
 
 // Line is the one-line account for the terminal and summary.md.
@@ -113,7 +113,15 @@ func (nr *NodeReadiness) Line() string {
 	if nr.Count == 0 {
 		return "no node went NotReady while the run watched"
 	}
-	return fmt.Sprintf("%d NotReady transitions on %d nodes: %s", nr.Count, len(nr.Nodes), namesList(nr.Nodes, 10))
+	return fmt.Sprintf("%s on %s: %s", plural(nr.Count, "NotReady transition"), plural(len(nr.Nodes), "node"), namesList(nr.Nodes, 10))
+}
+
+// plural is n things, with an s unless n is 1.
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func (nr *NodeReadiness) heartbeatsLine() string {

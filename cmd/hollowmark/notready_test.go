@@ -69,7 +69,7 @@ func TestRunCountsAndNamesNotReadyNodes(t *testing.T) {
 	if code != results.ExitPassed {
 		t.Fatalf("exit %d, want 0 (a NotReady node warns, it is not an SLO)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"Nodes: 1 NotReady transitions on 1 nodes: hollow-node-1.", "**warning**: 1 node NotReady transitions on 1 nodes (hollow-node-1): the figures may be distorted"} {
+	for _, want := range []string{"Nodes: 1 NotReady transition on 1 node: hollow-node-1.", "**warning**: 1 node NotReady transition on 1 node (hollow-node-1): the figures may be distorted"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("terminal lacks %q:\n%s", want, stdout)
 		}
@@ -94,7 +94,7 @@ func TestRunCountsAndNamesNotReadyNodes(t *testing.T) {
 		t.Errorf("lease last renewed %v before the node was seen NotReady; the grace period is 50 s", age)
 	}
 	summary, err := os.ReadFile(filepath.Join(out, results.SummaryFile))
-	if err != nil || !strings.Contains(string(summary), "| node readiness | 1 NotReady transitions on 1 nodes: hollow-node-1 ("+results.NotReadyFile+") |") {
+	if err != nil || !strings.Contains(string(summary), "| node readiness | 1 NotReady transition on 1 node: hollow-node-1 ("+results.NotReadyFile+") |") {
 		t.Errorf("summary.md (%v):\n%s", err, summary)
 	}
 	if rows, err := results.ReadCSV(filepath.Join(out, results.NotReadyFile)); err != nil || len(rows) != 2 || rows[1][0] != "hollow-node-1" {
