@@ -198,6 +198,7 @@ func (k *Kubelet) ensureLeaseLocked() {
 		if k.stopped {
 			return
 		}
+		k.lease.answered = k.env.clock.Now()
 		switch {
 		case resp.Err == nil:
 			k.lease.rv = k.leaseVersion(resp, "")
