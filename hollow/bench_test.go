@@ -2,9 +2,13 @@ package hollow_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	goruntime "runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -63,12 +67,51 @@ func benchIdle(b *testing.B, n int, fidelity hollow.Fidelity) {
 	b.ReportMetric(registered.Seconds(), "s-to-registered")
 	b.ReportMetric(time.Since(begin).Seconds(), "s-to-ready")
 	time.Sleep(settle)
+	stopProfile := profileIdle(b, fmt.Sprintf("nodes=%d-%s", n, fidelity))
 	cpu0, wall0 := cpuTime(), time.Now()
 	time.Sleep(idleWindow)
 	cores := (cpuTime() - cpu0).Seconds() / time.Since(wall0).Seconds()
+	stopProfile()
 	b.ReportMetric(cores*1000/float64(n), "mcores/node")
 	b.ReportMetric(float64(rssKB(b)-baseRSS)/float64(n), "KB/node")
 	pool.Stop()
+}
+
+// -idle-profile DIR writes a CPU profile of each idle window and a heap
+// profile at its end into DIR: `go test -run - -bench IdleNodes ./hollow/
+// -args -idle-profile /tmp/idle`.
+var idleProfileDir = flag.String("idle-profile", "", "write CPU and heap profiles of the idle windows of BenchmarkIdleNodes into this directory")
+
+func profileIdle(b *testing.B, name string) (stop func()) {
+	if *idleProfileDir == "" {
+		return func() {}
+	}
+	writeHeap := func(file string) {
+		heap, err := os.Create(filepath.Join(*idleProfileDir, file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer heap.Close()
+		goruntime.GC()
+		if err := pprof.WriteHeapProfile(heap); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The allocations of the window are the difference of the two heap
+	// profiles: pprof -sample_index=alloc_space -base start end.
+	writeHeap(name + ".heap-start.pprof")
+	cpu, err := os.Create(filepath.Join(*idleProfileDir, name+".cpu.pprof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		cpu.Close()
+		writeHeap(name + ".heap.pprof")
+	}
 }
 
 func BenchmarkPodsRunning(b *testing.B) {

@@ -11,15 +11,23 @@ import (
 // from: the real one, or a test's, which steps time by hand.
 type clock interface {
 	Now() time.Time
+	// AfterFunc runs f after d exactly: the fake runtime's latencies,
+	// which pod startup measures.
 	AfterFunc(d time.Duration, f func()) timer
+	// Tick runs f after about d, batched with the pool's other periodic
+	// work (see wheel): heartbeats and retries, whose exact moment no
+	// measurement reads.
+	Tick(d time.Duration, f func()) timer
 }
 
 type timer interface{ Stop() bool }
 
-type realClock struct{}
+// poolClock is the real clock, its coarse timers on the pool's wheel.
+type poolClock struct{ wheel *wheel }
 
-func (realClock) Now() time.Time                            { return time.Now() }
-func (realClock) AfterFunc(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
+func (poolClock) Now() time.Time                            { return time.Now() }
+func (poolClock) AfterFunc(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
+func (c poolClock) Tick(d time.Duration, f func()) timer    { return c.wheel.AfterFunc(d, f) }
 
 // apiClient is what a kubelet needs of its API client: calls, and
 // list-watches. Do must not call done itself (callers hold locks).

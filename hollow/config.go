@@ -3,8 +3,9 @@
 // own watches, pod status) while a fake runtime "runs" the pods.
 //
 // Thousands of nodes share one process. A node owns no goroutine: its
-// connection's reader delivers watch events, and timers drive heartbeats
-// and the fake runtime, so an idle node costs only its state.
+// connection's reader delivers watch events, the pool's timer wheel drives
+// heartbeats, and precise timers the fake runtime, so an idle node costs
+// only its state.
 package hollow
 
 import (

@@ -92,7 +92,7 @@ func (k *Kubelet) postEvent(ns string, body []byte, attempt int) {
 				k.env.metrics.events.WithLabelValues(eventResult(resp.Err)).Inc()
 				return
 			}
-			k.env.clock.AfterFunc(time.Duration(attempt)*time.Second, func() { k.postEvent(ns, body, attempt+1) })
+			k.env.clock.Tick(time.Duration(attempt)*time.Second, func() { k.postEvent(ns, body, attempt+1) })
 		})
 }
 

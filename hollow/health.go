@@ -32,11 +32,11 @@ func (p *Pool) Health() Health {
 		}
 		h.Nodes++
 		k.mu.Lock()
-		if !k.leaseRenewed.IsZero() && now.Sub(k.leaseRenewed) <= leaseDuration {
+		if !k.lease.renewed.IsZero() && now.Sub(k.lease.renewed) <= leaseDuration {
 			h.Renewing++
 		}
-		if k.leaseAnswered.After(h.LastAnswer) {
-			h.LastAnswer = k.leaseAnswered
+		if k.lease.answered.After(h.LastAnswer) {
+			h.LastAnswer = k.lease.answered
 		}
 		k.mu.Unlock()
 	}

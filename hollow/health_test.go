@@ -39,10 +39,10 @@ func TestProbesFollowRegistrationAndLeases(t *testing.T) {
 			for _, n := range tt.nodes {
 				k := &Kubelet{}
 				if n.renewed >= 0 {
-					k.leaseRenewed = t0.Add(-n.renewed)
+					k.lease.renewed = t0.Add(-n.renewed)
 				}
 				if n.answered >= 0 {
-					k.leaseAnswered = t0.Add(-n.answered)
+					k.lease.answered = t0.Add(-n.answered)
 				}
 				pool.kubelets = append(pool.kubelets, k)
 			}

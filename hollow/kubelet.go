@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,19 +51,13 @@ type Kubelet struct {
 	// recorder does; nil when the fidelity is lean.
 	events apiClient
 
-	mu      sync.Mutex
-	uid     types.UID
-	podCIDR netip.Prefix
-	ips     ipAllocator
-	pods    map[types.UID]*pod
-	waiting []*pod // admitted before the pod CIDR was known
-	leaseRV string
-	// leaseAnswered and leaseRenewed are when a lease call last came back,
-	// and came back successful: the pod's liveness and readiness.
-	leaseAnswered, leaseRenewed time.Time
-	// leaseRead: the lease was read since the node (re)started, as the
-	// lease controller's ensureLease does before creating it.
-	leaseRead  bool
+	mu         sync.Mutex
+	uid        types.UID
+	podCIDR    netip.Prefix
+	ips        ipAllocator
+	pods       map[types.UID]*pod
+	waiting    []*pod // admitted before the pod CIDR was known
+	lease      leaseState
 	lastReport time.Time
 	// reportDelay shifts the next periodic status report after a change.
 	reportDelay time.Duration
@@ -127,7 +119,7 @@ func (k *Kubelet) register(ctx context.Context) error {
 	full := k.env.cfg.Fidelity == FidelityFull
 	k.mu.Lock()
 	// A starting kubelet registers NotReady; the lean one skips that step.
-	k.ready, k.readySince, k.leaseRead = !full, k.env.clock.Now(), !full
+	k.ready, k.readySince, k.lease.createFirst = !full, k.env.clock.Now(), !full
 	node := k.nodeObject(k.env.clock.Now())
 	k.mu.Unlock()
 	body, err := k.env.codec.Encode(node, corev1.SchemeGroupVersion)
@@ -169,10 +161,10 @@ func (k *Kubelet) register(ctx context.Context) error {
 	if full {
 		k.startupRequests()
 	}
-	k.renewLeaseLocked()
-	k.timers[1] = k.env.clock.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
+	k.syncLeaseLocked(k.env.clock.Now())
+	k.scheduleStatusLocked()
 	if !k.podCIDR.IsValid() {
-		k.timers[2] = k.env.clock.AfterFunc(podCIDRWait, k.podCIDRFallback)
+		k.timers[2] = k.env.clock.Tick(podCIDRWait, k.podCIDRFallback)
 	}
 	k.startWatchesLocked()
 	return nil
@@ -313,229 +305,6 @@ func stableID(name string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// renewLeaseLocked creates or updates the node's Lease and schedules the
-// next renewal. Lease calls bypass the rate limit, as the kubelet's
-// heartbeat client does.
-func (k *Kubelet) renewLeaseLocked() {
-	if k.stopped {
-		return
-	}
-	now := metav1.NewMicroTime(k.env.clock.Now())
-	lease := &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: k.name, Namespace: corev1.NamespaceNodeLease, ResourceVersion: k.leaseRV,
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: k.name, UID: k.uid}},
-		},
-		Spec: coordinationv1.LeaseSpec{
-			HolderIdentity:       ptr.To(k.name),
-			LeaseDurationSeconds: ptr.To(int32(leaseDuration.Seconds())),
-			RenewTime:            &now,
-		},
-	}
-	body, err := k.env.codec.Encode(lease, coordinationv1.SchemeGroupVersion)
-	if err != nil {
-		k.env.log.Error("encoding lease", zap.String("node", k.name), zap.Error(err))
-		return
-	}
-	if !k.leaseRead {
-		k.client.Do(kubeapi.Call{Verb: "GET", Unthrottled: true,
-			Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + k.name}, k.leaseGot)
-		return
-	}
-	call := kubeapi.Call{Verb: "PUT", Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + k.name,
-		ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true}
-	if k.leaseRV == "" {
-		call.Verb, call.Path = "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
-	}
-	k.client.Do(call, k.leaseDone)
-}
-
-func (k *Kubelet) leaseDone(resp kubeapi.Response) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.stopped {
-		return
-	}
-	next := jittered(leaseRenewInterval)
-	k.leaseAnswered = k.env.clock.Now()
-	switch {
-	case resp.Err == nil:
-		k.leaseRenewed = k.leaseAnswered
-		if obj, err := k.env.codec.Decode(resp.Body); err == nil {
-			if l, ok := obj.(*coordinationv1.Lease); ok {
-				k.leaseRV = l.ResourceVersion
-			}
-		}
-		k.env.metrics.heartbeats.WithLabelValues("lease", "ok").Inc()
-		if !k.readyCounted {
-			k.readyCounted = true
-			k.env.metrics.nodesReady.Inc()
-		}
-	case kubeapi.IsStatus(resp.Err, 409), kubeapi.IsStatus(resp.Err, 404):
-		// Someone else wrote the lease, or it is gone: re-read it and try
-		// again at once, as the kubelet's lease controller does.
-		k.env.metrics.heartbeats.WithLabelValues("lease", "conflict").Inc()
-		k.leaseRV = ""
-		if kubeapi.IsStatus(resp.Err, 409) {
-			k.client.Do(kubeapi.Call{Verb: "GET", Unthrottled: true,
-				Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + k.name}, k.leaseGot)
-			return
-		}
-		next = 0
-	default:
-		k.env.metrics.heartbeats.WithLabelValues("lease", "error").Inc()
-		k.env.log.Debug("lease renewal failed", zap.String("node", k.name), zap.Error(resp.Err))
-	}
-	k.timers[0] = k.env.clock.AfterFunc(next, k.renewLease)
-}
-
-func (k *Kubelet) leaseGot(resp kubeapi.Response) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if kubeapi.IsStatus(resp.Err, 404) && !k.leaseRead && k.env.cfg.Fidelity == FidelityFull {
-		// The lease is created owned by the Node, whose UID the lease
-		// controller reads first.
-		k.leaseRead = true
-		k.client.Do(kubeapi.Call{Verb: "GET", Path: "/api/v1/nodes/" + k.name, Unthrottled: true}, func(kubeapi.Response) {
-			k.mu.Lock()
-			defer k.mu.Unlock()
-			k.renewLeaseLocked()
-		})
-		return
-	}
-	k.leaseRead = true
-	if resp.Err == nil {
-		if obj, err := k.env.codec.Decode(resp.Body); err == nil {
-			if l, ok := obj.(*coordinationv1.Lease); ok {
-				k.leaseRV = l.ResourceVersion
-			}
-		}
-	}
-	k.renewLeaseLocked()
-}
-
-func (k *Kubelet) renewLease() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.renewLeaseLocked()
-}
-
-// statusTick runs every nodeStatusUpdatePeriod: the status of a hollow node
-// does not change by itself, so it is reported every nodeStatusReportPeriod,
-// which refreshes the conditions' heartbeat times, or at once when someone
-// else overwrote it. Pods whose status someone else overwrote are synced
-// again at the same beat, the status manager's period being also 10 s.
-func (k *Kubelet) statusTick() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.stopped {
-		return
-	}
-	k.reconcileStatuses()
-	switch {
-	case len(k.overwritten) > 0:
-		k.reclaimConditionsLocked()
-		k.reportStatusLocked(true)
-	case k.env.clock.Now().Sub(k.lastReport) >= nodeStatusReportPeriod+k.reportDelay:
-		k.reportStatusLocked(false)
-	}
-	k.timers[1] = k.env.clock.AfterFunc(jittered(nodeStatusUpdatePeriod), k.statusTick)
-}
-
-// reclaimConditionsLocked takes back conditions someone else set on our
-// Node (the node lifecycle controller's Unknown after missed leases): each
-// transitions now to what we report, as the kubelet's condition setters
-// move lastTransitionTime when the Node they start from holds another
-// status.
-func (k *Kubelet) reclaimConditionsLocked() {
-	now := k.env.clock.Now()
-	for _, t := range k.overwritten {
-		if t == corev1.NodeReady {
-			k.readySince = now
-		} else {
-			k.conditionsSince = now
-		}
-	}
-	k.env.log.Debug("node conditions overwritten on the server; reporting ours", zap.String("node", k.name),
-		zap.Any("conditions", k.overwritten))
-	k.overwritten = nil
-}
-
-// overwrittenConditions are the types of our conditions that the server's
-// differ from, in status, reason or message (times are not compared: the
-// server keeps them to the second, and heartbeats move anyway).
-func overwrittenConditions(server, ours []corev1.NodeCondition) []corev1.NodeConditionType {
-	have := map[corev1.NodeConditionType]corev1.NodeCondition{}
-	for _, c := range server {
-		have[c.Type] = c
-	}
-	var out []corev1.NodeConditionType
-	for _, c := range ours {
-		h, ok := have[c.Type]
-		if !ok || h.Status != c.Status || h.Reason != c.Reason || h.Message != c.Message {
-			out = append(out, c.Type)
-		}
-	}
-	return out
-}
-
-// reportStatusLocked patches the node's conditions. After a change the
-// next periodic report shifts by a random delay; after a periodic one it
-// does not.
-func (k *Kubelet) reportStatusLocked(changed bool) {
-	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": k.nodeConditions(k.env.clock.Now())}})
-	if err != nil {
-		k.env.log.Error("encoding node status", zap.Error(err))
-		return
-	}
-	k.lastReport = k.env.clock.Now()
-	k.reportDelay = 0
-	if changed {
-		k.reportDelay = statusReportDelay()
-	}
-	k.client.Do(kubeapi.Call{Verb: "PATCH", Path: "/api/v1/nodes/" + k.name + "/status",
-		ContentType: strategicMergePatch, Body: patch, Unthrottled: true}, func(resp kubeapi.Response) {
-		k.mu.Lock()
-		defer k.mu.Unlock()
-		switch {
-		case resp.Err == nil:
-			k.env.metrics.heartbeats.WithLabelValues("node-status", "ok").Inc()
-		case kubeapi.IsStatus(resp.Err, 404):
-			// Our Node was deleted: register again, as the kubelet does.
-			k.env.metrics.heartbeats.WithLabelValues("node-status", "not-found").Inc()
-			k.reRegisterLocked()
-		default:
-			k.env.metrics.heartbeats.WithLabelValues("node-status", "error").Inc()
-			k.lastReport = time.Time{} // try again at the next tick
-		}
-	})
-}
-
-func (k *Kubelet) reRegisterLocked() {
-	if k.stopped {
-		return
-	}
-	body, err := k.env.codec.Encode(k.nodeObject(k.env.clock.Now()), corev1.SchemeGroupVersion)
-	if err != nil {
-		return
-	}
-	k.client.Do(kubeapi.Call{Verb: "POST", Path: "/api/v1/nodes", ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true, Idempotent: true},
-		func(resp kubeapi.Response) {
-			k.mu.Lock()
-			defer k.mu.Unlock()
-			if resp.Err != nil && !kubeapi.IsStatus(resp.Err, 409) {
-				k.lastReport = time.Time{}
-				return
-			}
-			if obj, err := k.env.codec.Decode(resp.Body); err == nil {
-				if n, ok := obj.(*corev1.Node); ok {
-					k.uid = n.UID
-				}
-			}
-			k.leaseRV = ""
-		})
-}
-
 // startWatchesLocked opens the kubelet's node-level watches.
 func (k *Kubelet) startWatchesLocked() {
 	k.watches = k.nodeWatches()
@@ -613,6 +382,7 @@ type countingHandler struct {
 	component string
 }
 
+func (countingHandler) ObjectsUnused()                        {}
 func (countingHandler) Replace([]runtime.Object)              {}
 func (countingHandler) Event(watch.EventType, runtime.Object) {}
 func (h countingHandler) Failed(error)                        { h.m.watchFailures.WithLabelValues(h.component).Inc() }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics are the node pool's Prometheus metrics.
@@ -13,6 +14,7 @@ type Metrics struct {
 	nodesRegistered prometheus.Gauge
 	nodesReady      prometheus.Gauge
 	heartbeats      *prometheus.CounterVec
+	heartbeatDelays *prometheus.HistogramVec
 	podTransitions  *prometheus.CounterVec
 	requests        *prometheus.HistogramVec
 	netProgramming  prometheus.Histogram
@@ -36,6 +38,13 @@ func NewMetrics() *Metrics {
 		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hollowmark_heartbeats_total", Help: "Lease renewals and node status reports, by kind and result."},
 			[]string{"kind", "result"}),
+		heartbeatDelays: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "hollowmark_heartbeat_delay_seconds",
+			Help: "How late lease renewals and node status reports were, from when they were due: " +
+				"stage \"started\" when the node got to it (our process's lag), \"answered\" when its successful answer came back " +
+				"(retries included). A renewal answered more than a quarter of the lease's 40 s late is also logged.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 40, 60, 120}},
+			[]string{"kind", "stage"}),
 		podTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hollowmark_pod_transitions_total", Help: "Pod lifecycle steps taken by the fake runtime."},
 			[]string{"to"}),
@@ -59,7 +68,7 @@ func NewMetrics() *Metrics {
 	m.watchesClosedImmutable = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hollowmark_object_watches_closed_immutable_total", Help: "ConfigMap and Secret watches closed because the object is immutable."})
 	m.Registry.MustRegister(m.events, m.tokens, m.watchesClosedImmutable)
-	m.Registry.MustRegister(m.nodesRegistered, m.nodesReady, m.heartbeats, m.podTransitions, m.requests,
+	m.Registry.MustRegister(m.nodesRegistered, m.nodesReady, m.heartbeats, m.heartbeatDelays, m.podTransitions, m.requests,
 		m.netProgramming, m.watchFailures,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
@@ -68,4 +77,42 @@ func NewMetrics() *Metrics {
 // observeRequest is a kubeapi.Observer.
 func (m *Metrics) observeRequest(verb, resource string, status int, took time.Duration) {
 	m.requests.WithLabelValues(verb, resource, strconv.Itoa(status)).Observe(took.Seconds())
+}
+
+// heartbeatResult counts one heartbeat call's outcome.
+func (m *Metrics) heartbeatResult(kind, result string) {
+	m.heartbeats.WithLabelValues(kind, result).Inc()
+}
+
+// heartbeatDelay records how late a heartbeat's stage came.
+func (m *Metrics) heartbeatDelay(kind, stage string, late time.Duration) {
+	m.heartbeatDelays.WithLabelValues(kind, stage).Observe(max(late, 0).Seconds())
+}
+
+// DelayHistogram is a heartbeat delay histogram as it stands: Counts[i]
+// observations at most Bounds[i] seconds late, of Count in all.
+type DelayHistogram struct {
+	Bounds []float64
+	Counts []uint64
+	Count  uint64
+}
+
+// HeartbeatDelays are the histograms of how late heartbeats were answered,
+// by kind ("lease", "node-status"), since the pool started: a caller
+// takes two and subtracts them for what happened in between.
+func (m *Metrics) HeartbeatDelays() map[string]DelayHistogram {
+	out := map[string]DelayHistogram{}
+	for _, kind := range []string{"lease", "node-status"} {
+		var d dto.Metric
+		if err := m.heartbeatDelays.WithLabelValues(kind, "answered").(prometheus.Metric).Write(&d); err != nil {
+			continue
+		}
+		h := DelayHistogram{Count: d.GetHistogram().GetSampleCount()}
+		for _, b := range d.GetHistogram().GetBucket() {
+			h.Bounds = append(h.Bounds, b.GetUpperBound())
+			h.Counts = append(h.Counts, b.GetCumulativeCount())
+		}
+		out[kind] = h
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
@@ -54,7 +55,10 @@ type Pool struct {
 	env        *env
 	kubelets   []*Kubelet
 	proxies    []*Proxy
+	byName     map[string]*Kubelet
 	registered atomic.Int64
+	// wheel drives every node's heartbeats.
+	wheel *wheel
 
 	connsMu sync.Mutex
 	conns   []*kubeapi.Pool
@@ -85,11 +89,13 @@ func StartPool(ctx context.Context, creds Credentials, cfg PoolConfig, metrics *
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	p := &Pool{
-		env: &env{cfg: &cfg.Node, codec: kubeapi.NewCodec(), metrics: metrics, probes: probes, log: log, ctx: runCtx, clock: realClock{},
+		env: &env{cfg: &cfg.Node, codec: kubeapi.NewCodec(), metrics: metrics, probes: probes, log: log, ctx: runCtx,
 			clusterCIDRFallback: netip.MustParsePrefix("10.64.0.0/10")},
+		wheel:      newWheel(wheelSlot),
 		cancel:     cancel,
 		pathPrefix: strings.TrimSuffix(u.Path, "/"),
 	}
+	p.env.clock = poolClock{p.wheel}
 	if creds.Issuer != nil {
 		log.Info("hollow nodes authenticate with their own certificates", zap.String("kubelet", "system:node:<name>"),
 			zap.String("proxy", "system:kube-proxy"), zap.String("obtained", creds.Issuer.Describe()))
@@ -104,6 +110,7 @@ func StartPool(ctx context.Context, creds Credentials, cfg PoolConfig, metrics *
 	names := cfg.Names()
 	p.kubelets = make([]*Kubelet, len(names))
 	p.proxies = make([]*Proxy, len(names))
+	p.byName = make(map[string]*Kubelet, len(names))
 	jobs := make(chan int)
 	errs := make(chan error, len(names))
 	var wg sync.WaitGroup
@@ -205,12 +212,19 @@ func (p *Pool) startNode(ctx context.Context, host string, creds Credentials, cf
 	// Recorded before registering, so that Stop reaches a node whose
 	// registration failed half way.
 	p.kubelets[slot], p.proxies[slot] = kubelet, proxy
+	p.addName(kubelet)
 	p.addConns(conns)
 	if err := kubelet.register(ctx); err != nil {
 		return err
 	}
 	proxy.start()
 	return nil
+}
+
+func (p *Pool) addName(k *Kubelet) {
+	p.connsMu.Lock()
+	defer p.connsMu.Unlock()
+	p.byName[k.name] = k
 }
 
 func (p *Pool) addConns(c *kubeapi.Pool) {
@@ -246,6 +260,37 @@ func (p *Pool) Names() []string {
 	return names
 }
 
+// LeaseState is the named node's lease as the node sees it; false when
+// the pool has no such node.
+func (p *Pool) LeaseState(name string) (LeaseState, bool) {
+	k, ok := p.byName[name]
+	if !ok {
+		return LeaseState{}, false
+	}
+	return k.leaseState(), true
+}
+
+// HeartbeatDelays are the pool's heartbeat delay histograms so far (see
+// Metrics.HeartbeatDelays).
+func (p *Pool) HeartbeatDelays() map[string]DelayHistogram { return p.env.metrics.HeartbeatDelays() }
+
+// LateHeartbeat is how late a heartbeat may be answered before it is
+// logged: a quarter of the lease's duration.
+const LateHeartbeat = lateHeartbeat
+
+// PauseHeartbeats holds the named node's lease renewals and node status
+// reports for d, a fault to show what a node that misses its leases does
+// to a run: the node lifecycle controller marks it Unknown once its lease
+// is older than its grace period (50 s by default).
+func (p *Pool) PauseHeartbeats(name string, d time.Duration) error {
+	k, ok := p.byName[name]
+	if !ok {
+		return fmt.Errorf("no hollow node %q in this pool", name)
+	}
+	k.pauseHeartbeats(p.env.clock.Now().Add(d))
+	return nil
+}
+
 // Stop stops every node and closes their connections. The Node objects
 // stay; DeleteNodes removes them.
 func (p *Pool) Stop() {
@@ -260,6 +305,7 @@ func (p *Pool) Stop() {
 		})
 	}
 	wg.Wait()
+	p.wheel.stop()
 	p.cancel()
 	p.connsMu.Lock()
 	defer p.connsMu.Unlock()

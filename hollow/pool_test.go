@@ -39,10 +39,11 @@ func fastConfig() hollow.NodeConfig {
 }
 
 type cluster struct {
-	cp     *controlplane.ControlPlane
-	client kubernetes.Interface
-	probes *hollow.ProbeMemory
-	pool   *hollow.Pool
+	cp      *controlplane.ControlPlane
+	client  kubernetes.Interface
+	probes  *hollow.ProbeMemory
+	pool    *hollow.Pool
+	metrics *hollow.Metrics
 }
 
 func startPool(t *testing.T, prefix string, count int, cfg hollow.NodeConfig) *cluster {
@@ -53,9 +54,10 @@ func startPool(t *testing.T, prefix string, count int, cfg hollow.NodeConfig) *c
 		t.Fatal(err)
 	}
 	probes := &hollow.ProbeMemory{}
+	metrics := hollow.NewMetrics()
 	pool, err := hollow.StartPool(context.Background(), creds, hollow.PoolConfig{
 		Count: count, Shards: 1, NamePrefix: prefix, Concurrency: 4, Node: cfg,
-	}, hollow.NewMetrics(), probes, zap.NewNop(), nil)
+	}, metrics, probes, zap.NewNop(), nil)
 	if err != nil {
 		t.Fatalf("starting pool: %v", err)
 	}
@@ -66,7 +68,7 @@ func startPool(t *testing.T, prefix string, count int, cfg hollow.NodeConfig) *c
 			t.Errorf("deleting nodes: %v", err)
 		}
 	})
-	return &cluster{cp: cp, client: client, probes: probes, pool: pool}
+	return &cluster{cp: cp, client: client, probes: probes, pool: pool, metrics: metrics}
 }
 
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {

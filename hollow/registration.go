@@ -46,7 +46,7 @@ func (k *Kubelet) startupRequests() {
 		k.repeatEvent(name, ns, 3)
 	}
 	k.event(node, corev1.EventTypeNormal, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
-	k.timers[3] = k.env.clock.AfterFunc(runtimeReadyAfter+rand.N(runtimeReadyAfter), k.becomeReady)
+	k.timers[3] = k.env.clock.Tick(runtimeReadyAfter+rand.N(runtimeReadyAfter), k.becomeReady)
 }
 
 func (k *Kubelet) createCSINode() {
@@ -80,7 +80,7 @@ func (k *Kubelet) becomeReady() {
 	}
 	k.ready = true
 	k.readySince = k.env.clock.Now()
-	k.reportStatusLocked(true)
+	k.reportStatusLocked(true, k.readySince)
 	k.event(k.nodeTarget(), corev1.EventTypeNormal, "NodeReady", "Node "+k.name+" status is now: NodeReady")
 }
 

@@ -54,6 +54,9 @@ func (c *fakeClock) AfterFunc(d time.Duration, f func()) timer {
 	return t
 }
 
+// Tick is AfterFunc: the test's clock has no wheel to round to.
+func (c *fakeClock) Tick(d time.Duration, f func()) timer { return c.AfterFunc(d, f) }
+
 // step moves time forward by d, running every timer that falls due, in
 // order, outside the clock's lock (they arm new timers).
 func (c *fakeClock) step(d time.Duration) {

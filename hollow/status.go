@@ -79,7 +79,7 @@ func (k *Kubelet) statusDone() {
 
 // retryStatus syncs p again after the status manager's period.
 func (k *Kubelet) retryStatus(p *pod) {
-	k.env.clock.AfterFunc(statusRetryPeriod, func() {
+	k.env.clock.Tick(statusRetryPeriod, func() {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		k.queueStatus(p)

@@ -267,7 +267,7 @@ func (k *Kubelet) armTokenRefresh(p *pod, i int, after time.Duration) {
 	if p.tokenRefresh == nil {
 		p.tokenRefresh = make([]timer, len(p.tokens))
 	}
-	p.tokenRefresh[i] = k.env.clock.AfterFunc(after, func() {
+	p.tokenRefresh[i] = k.env.clock.Tick(after, func() {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if !k.stopped && !p.gone && !p.deleting {

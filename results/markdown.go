@@ -23,6 +23,12 @@ func (r *Run) Markdown() string {
 	fmt.Fprintf(&b, "| cluster | %s, %d nodes (%d hollow nodes started by this run%s), Kubernetes %s |\n",
 		r.Cluster.Mode, r.Cluster.Nodes, r.Cluster.HollowNodes, fidelityNote(r.Cluster.HollowFidelity), r.Cluster.ServerVersion)
 	fmt.Fprintf(&b, "| parameters | %s |\n", formatParams(r.Parameters))
+	if nr := r.NodeReadiness; nr != nil {
+		fmt.Fprintf(&b, "| node readiness | %s (%s) |\n", nr.Line(), nr.File)
+		if len(nr.Heartbeats) > 0 {
+			fmt.Fprintf(&b, "| hollow heartbeats | %s |\n", nr.heartbeatsLine())
+		}
+	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(&b, "| warning | %s |\n", strings.ReplaceAll(w, "\n", " "))
 	}
@@ -37,7 +43,17 @@ func (r *Run) Markdown() string {
 
 // VerdictTable is the verdict and the SLO checks, for the terminal.
 func (r *Run) VerdictTable() string {
-	return fmt.Sprintf("%s: %s (%s)\n\n", r.ID, r.Verdict(), r.outcome()) + r.checksTable()
+	out := fmt.Sprintf("%s: %s (%s)\n\n", r.ID, r.Verdict(), r.outcome())
+	if nr := r.NodeReadiness; nr != nil {
+		out += "Nodes: " + nr.Line() + ".\n\n"
+		if len(nr.Heartbeats) > 0 {
+			out += "Hollow heartbeats: " + nr.heartbeatsLine() + ".\n\n"
+		}
+		if nr.Count > 0 {
+			out += "**warning**: " + nr.Warning() + ".\n\n"
+		}
+	}
+	return out + r.checksTable()
 }
 
 // checksTable has one row per SLO check: violations, then skipped checks,

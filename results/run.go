@@ -28,6 +28,9 @@ type Run struct {
 	// cleanup after the last measurement).
 	Warnings     []string      `json:"warnings,omitempty"`
 	Measurements []Measurement `json:"measurements"`
+	// NodeReadiness is what the run saw of its nodes going NotReady; nil
+	// in results written before it was watched.
+	NodeReadiness *NodeReadiness `json:"nodeReadiness,omitempty"`
 	// Files are further files to write as they are (the rendered scenario,
 	// the control-plane record), by name.
 	Files map[string][]byte `json:"-"`
@@ -182,6 +185,9 @@ func (r *Run) Write(dir string) error {
 	}
 	for name, data := range r.Files {
 		errs = append(errs, WriteFile(filepath.Join(dir, name), data))
+	}
+	if nr := r.NodeReadiness; nr != nil {
+		errs = append(errs, WriteCSV(filepath.Join(dir, nr.File), nr.table()))
 	}
 	errs = append(errs,
 		WriteJUnit(filepath.Join(dir, "junit.xml"), "hollowmark "+r.Scenario, r.Checks(), r.Ended.Sub(r.Started)),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -35,6 +36,7 @@ type nodeFlags struct {
 	metricsAddr, metricsURLFile string
 	fidelity                    string
 	deleteNodes                 bool
+	pauseHeartbeats             []string
 }
 
 func (f *nodeFlags) register(fs *pflag.FlagSet, countFlag string) {
@@ -61,6 +63,8 @@ func (f *nodeFlags) register(fs *pflag.FlagSet, countFlag string) {
 	fs.BoolVar(&f.perNodeProxyConns, "per-node-proxy-connections", true, "give each hollow proxy its own connection, as real kube-proxies have; false shares a pool of connections")
 	fs.StringVar(&f.fidelity, "fidelity", string(d.Fidelity), "full: every API request a v1.36 kubelet and kube-proxy make (docs/fidelity.md); lean: only the core (leases, node status, pod watches and status), about half the per-pod load, for the cheapest nodes")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:0", "where to serve /metrics, /readyz, /livez and /debug/pprof/ (port 0 picks one)")
+	fs.StringArrayVar(&f.pauseHeartbeats, "pause-heartbeats", nil, "fault: hold NODE's lease renewals and node status reports for DURATION once the nodes are Ready, NODE=DURATION (repeatable), "+
+		"e.g. hollow-node-3=90s; the node lifecycle controller marks a node Unknown when its lease is older than its grace period (50 s), and a run counts and names the NotReady nodes")
 	fs.BoolVar(&f.deleteNodes, "delete-nodes", true, "on exit, delete the Nodes this process registered in an attached cluster (with false, a process started again with the same nodes adopts them: same UIDs, same Leases)")
 }
 
@@ -114,20 +118,66 @@ func (f *nodeFlags) poolConfig() (hollow.PoolConfig, error) {
 
 // run starts the pool through hollow.Run, logging registration progress
 // every second; with readyTimeout it also waits for the nodes to be Ready.
+// Heartbeat pauses start once it returns.
 func (f *nodeFlags) run(ctx context.Context, s *session, c hollow.Cluster, readyTimeout time.Duration) (*hollow.Running, error) {
 	cfg, err := f.poolConfig()
+	if err != nil {
+		return nil, err
+	}
+	pauses, err := parsePauses(f.pauseHeartbeats, cfg.Names())
 	if err != nil {
 		return nil, err
 	}
 	var registered atomic.Int64
 	stopProgress := progressTicker(s, "nodes registered", &registered, int64(len(cfg.Names())))
 	defer stopProgress()
-	return hollow.Run(ctx, c, hollow.RunOptions{
+	r, err := hollow.Run(ctx, c, hollow.RunOptions{
 		Pool: cfg, MetricsAddr: f.metricsAddr, MetricsURLFile: f.metricsURLFile,
 		ProbeFile: filepath.Join(s.runDir, "probes.jsonl"), ReadyTimeout: readyTimeout,
 		DeleteNodes: f.deleteNodes, Log: s.log,
 		Progress: func(n, _ int) { registered.Store(int64(n)) },
 	})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pauses {
+		if err := r.Pool.PauseHeartbeats(p.node, p.d); err != nil {
+			s.log.Warn("pausing heartbeats", zap.Error(err))
+		}
+	}
+	return r, nil
+}
+
+// heartbeatPause is one --pause-heartbeats.
+type heartbeatPause struct {
+	node string
+	d    time.Duration
+}
+
+// parsePauses reads --pause-heartbeats NODE=DURATION values; NODE must be
+// one of names, the nodes this process runs.
+func parsePauses(values, names []string) ([]heartbeatPause, error) {
+	var out []heartbeatPause
+	for _, v := range values {
+		node, dur, ok := strings.Cut(v, "=")
+		d, err := time.ParseDuration(dur)
+		if !ok || err != nil || d <= 0 {
+			return nil, fmt.Errorf("--pause-heartbeats %q: want NODE=DURATION with a positive duration, e.g. hollow-node-3=90s", v)
+		}
+		if !slices.Contains(names, node) {
+			return nil, fmt.Errorf("--pause-heartbeats %q: %q is not one of the hollow nodes this process runs (%s)", v, node, firstNames(names, 3))
+		}
+		out = append(out, heartbeatPause{node, d})
+	}
+	return out, nil
+}
+
+// firstNames names the first n names, and how many there are.
+func firstNames(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, … %d in all", strings.Join(names[:n], ", "), len(names))
 }
 
 // stopNodes stops a running pool within timeout, logging a failure.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hollowmark/hollowmark/controlplane"
 	"github.com/hollowmark/hollowmark/hollow"
+	"github.com/hollowmark/hollowmark/notready"
 	"github.com/hollowmark/hollowmark/report"
 	"github.com/hollowmark/hollowmark/results"
 	"github.com/hollowmark/hollowmark/runner"
@@ -155,7 +156,19 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	}
 	fmt.Fprintf(stdout, "running scenario %s on %d nodes (run %s, logs in %s)\n", sc.Name, run.Cluster.Nodes, runID, s.runDir)
 	run.Started = time.Now()
+	readiness, err := notready.Start(ctx, notready.Options{Config: cp.Config, Lease: leaseOf(pool), Log: s.log})
+	if err != nil {
+		return err
+	}
+	var delays map[string]hollow.DelayHistogram
+	if pool != nil {
+		delays = pool.Pool.HeartbeatDelays()
+	}
 	runner.Run(ctx, cfg, run)
+	run.SetNodeReadiness(run.Started, time.Now(), readiness.Stop())
+	if pool != nil {
+		run.NodeReadiness.Heartbeats = heartbeatDelays(delays, pool.Pool.HeartbeatDelays())
+	}
 	if crash := crashCause(ctx); crash != nil {
 		run.Error = fmt.Sprintf("%v (%s)", crash, run.Error)
 	}
@@ -175,6 +188,21 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 		return &exitError{code: code, msg: run.Verdict() + ": " + outcomeReason(run)}
 	}
 	return nil
+}
+
+// leaseOf gives a hollow node's view of its lease for the NotReady
+// record; nil without a pool.
+func leaseOf(pool *hollow.Running) func(string) *results.LeaseAtTransition {
+	if pool == nil {
+		return nil
+	}
+	return func(node string) *results.LeaseAtTransition {
+		l, ok := pool.Pool.LeaseState(node)
+		if !ok {
+			return nil
+		}
+		return &results.LeaseAtTransition{Renewed: l.Renewed, LastDelay: l.LastDelay, Paused: !l.PausedUntil.IsZero()}
+	}
 }
 
 func outcomeReason(run *results.Run) string {

@@ -63,7 +63,10 @@ func TestDensityWithFastRuntimeHoldsTheSLOs(t *testing.T) {
 	if run.Partial || run.Error != "" || run.Cluster.Nodes != 5 || fmt.Sprint(run.Parameters["nodes"]) != "5" || run.Cluster.ServerVersion != controlplane.KubernetesVersion {
 		t.Errorf("run record %+v", run)
 	}
-	for _, f := range []string{"scenario.yaml", controlplane.RecordFile, "PodStartupLatency.json", "APIResponsiveness_api_calls.csv",
+	if nr := run.NodeReadiness; nr == nil || nr.Count != 0 || !strings.Contains(stdout, "Nodes: no node went NotReady") {
+		t.Errorf("node readiness %+v; terminal:\n%s", nr, stdout)
+	}
+	for _, f := range []string{"scenario.yaml", controlplane.RecordFile, "PodStartupLatency.json", "APIResponsiveness_api_calls.csv", results.NotReadyFile,
 		"SchedulingThroughput_scheduled_pods.csv", "ResourceUsage_resource_usage.csv", "ClientAPICalls_client_calls.csv"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("results lack %s: %v", f, err)

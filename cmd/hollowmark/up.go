@@ -9,6 +9,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hollowmark/hollowmark/hollow"
+	"github.com/hollowmark/hollowmark/notready"
+	"github.com/hollowmark/hollowmark/results"
 )
 
 func newUpCommand() *cobra.Command {
@@ -59,9 +61,20 @@ the end of its log), unless --restart-crashed-components restarts it.`,
 				}
 				fmt.Fprintf(out, "%d hollow nodes ready (metrics %s/metrics)\n", len(pool.Pool.Names()), pool.Metrics.URL)
 			}
+			readiness, err := notready.Start(ctx, notready.Options{Config: cp.Config, Lease: leaseOf(pool), Log: s.log,
+				Seen: func(t results.NotReadyTransition) {
+					s.log.Warn("node went NotReady", zap.String("node", t.Node), zap.String("status", t.Status),
+						zap.String("reason", t.Reason), zap.String("message", t.Message))
+				}})
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(out, "export KUBECONFIG=%s\n", cp.KubeconfigPath)
 			fmt.Fprintln(out, "press Ctrl-C to stop")
 			<-ctx.Done()
+			if seen := readiness.Stop(); len(seen) > 0 {
+				s.log.Warn("nodes went NotReady while up ran", zap.Int("transitions", len(seen)), zap.Strings("nodes", results.NotReadyNodes(seen)))
+			}
 			if pool != nil {
 				stopNodes(ctx, s, pool, 2*time.Minute)
 			}

@@ -309,3 +309,24 @@ func TestStreamValidation(t *testing.T) {
 		})
 	}
 }
+
+// A connection that hears from the server more often than PingAfter is
+// neither pinged nor woken by its read deadline; a Cancel still wakes it.
+func TestBusyConnectionIsNotWokenByItsDeadline(t *testing.T) {
+	opts := Options{PingAfter: 200 * time.Millisecond}
+	p, c := newPeer(t, opts)
+	watch, s := get(t, c)
+	p.request()
+	p.respond(1, 200, false)
+	for range 20 {
+		p.write(p.fr.WriteData(1, false, []byte("event")))
+		time.Sleep(opts.PingAfter / 4)
+	}
+	if n := c.r.interrupts.Load(); n > 0 {
+		t.Errorf("read deadline passed %d times on a connection read every %v", n, opts.PingAfter/4)
+	}
+	s.Cancel()
+	if err := watch.wait(t); !errors.Is(err, ErrCanceled) {
+		t.Fatalf("canceled stream ended with %v", err)
+	}
+}

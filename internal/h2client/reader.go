@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -26,6 +27,10 @@ type reader struct {
 	pingSent  time.Time // zero when no PING is outstanding
 	pingData  [8]byte
 	pingCount uint64
+	// woken is set by wake, cleared when the reader looks at its queue.
+	woken atomic.Bool
+	// interrupts counts the read deadlines that passed.
+	interrupts atomic.Int64
 
 	hdec            *hpack.Decoder
 	headerBlock     []byte
@@ -45,12 +50,24 @@ func (r *reader) init(c *Conn) {
 
 // Read serves frame decoding: it returns the socket's bytes, and does the
 // queued work and liveness checks whenever the read deadline interrupts it.
+// Each read moves the deadline on, so that it passes only on a connection
+// silent for PingAfter (or to wake the reader): a deadline left where it
+// was would wake every connection every PingAfter to find it had been
+// read meanwhile, a third of an idle pool's wake-ups. A wake-up is not
+// lost to the move: it is flagged before its deadline is set, and the flag
+// read after the move.
 func (r *reader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.c.netConn.Read(p)
 		if n > 0 {
 			r.lastRead = time.Now()
 			r.pingSent = time.Time{} // any frame shows the server is alive
+			if r.c.opts.PingAfter > 0 {
+				r.c.netConn.SetReadDeadline(r.deadline())
+				if r.woken.Load() {
+					r.c.netConn.SetReadDeadline(time.Now())
+				}
+			}
 			return n, nil
 		}
 		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -67,6 +84,7 @@ func (r *reader) Read(p []byte) (int, error) {
 // a wake-up queued meanwhile sets it to now again after us and is not
 // lost.
 func (r *reader) interrupted() error {
+	r.interrupts.Add(1)
 	now := time.Now()
 	opts := r.c.opts
 	if opts.PingAfter > 0 {
@@ -77,6 +95,7 @@ func (r *reader) interrupted() error {
 			r.ping(now)
 		}
 	}
+	r.woken.Store(false)
 	r.c.netConn.SetReadDeadline(r.deadline())
 	r.runQueue()
 	return nil
@@ -103,7 +122,10 @@ func (r *reader) ping(now time.Time) {
 }
 
 // wake makes the reader look at its queue soon.
-func (c *Conn) wake() { c.netConn.SetReadDeadline(time.Now()) }
+func (c *Conn) wake() {
+	c.r.woken.Store(true)
+	c.netConn.SetReadDeadline(time.Now())
+}
 
 // runQueue closes canceled streams, and the connection once the server
 // has said GOAWAY and nothing is left on it. The reader runs it after

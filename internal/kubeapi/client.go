@@ -69,6 +69,10 @@ type Call struct {
 	// Reads always may; other calls are repeated only when the server
 	// certainly did not process them, as client-go does.
 	Idempotent bool
+	// Timeout bounds each attempt, as a client-go client's Timeout bounds
+	// each request: the kubelet's heartbeat client gives up on a lease or
+	// node status call after its status update period. Zero means 60 s.
+	Timeout time.Duration
 }
 
 // Response is the outcome of a call.
@@ -89,6 +93,9 @@ type StatusError struct {
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("HTTP %d: %s", e.Code, e.Message)
 }
+
+// ErrTimeout ends a call whose attempt took longer than its Timeout.
+var ErrTimeout = errors.New("no answer within the call's timeout")
 
 // IsStatus reports whether err is an API response with the given code.
 func IsStatus(err error, code int) bool {
@@ -119,7 +126,11 @@ func (c *Client) attempt(call Call, n int, start time.Time, done func(Response))
 	c.throttle(call.Unthrottled, func() {
 		var stream atomic.Pointer[h2client.Stream]
 		var timedOut atomic.Bool
-		timeout := time.AfterFunc(callTimeout, func() {
+		limit := call.Timeout
+		if limit <= 0 {
+			limit = callTimeout
+		}
+		timeout := time.AfterFunc(limit, func() {
 			timedOut.Store(true)
 			if s := stream.Load(); s != nil {
 				s.Cancel()
@@ -128,6 +139,9 @@ func (c *Client) attempt(call Call, n int, start time.Time, done func(Response))
 		h := &bufferedResponse{codec: c.Codec}
 		h.finish = func(resp Response) {
 			timeout.Stop()
+			if resp.Err != nil && timedOut.Load() {
+				resp.Err = fmt.Errorf("%w (%s)", ErrTimeout, limit)
+			}
 			if delay, retry := c.retryable(call, resp, n); retry {
 				time.AfterFunc(delay, func() { c.attempt(call, n+1, start, done) })
 				return

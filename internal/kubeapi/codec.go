@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -77,6 +78,56 @@ func (c *Codec) decodeEvent(frame []byte) (watch.EventType, runtime.Object, erro
 	return watch.EventType(ev.Type), obj, nil
 }
 
+// event is what a list-watch reads of a watch frame.
+type event struct {
+	typ watch.EventType
+	rv  string
+	// initialEnd marks the bookmark that ends a streaming list's initial
+	// events.
+	initialEnd bool
+	// obj is nil for a bookmark, and when the handler does not use it.
+	obj runtime.Object
+}
+
+// readEvent reads a watch frame, decoding its object only when someone
+// will look at it: not a bookmark's, nor one the handler ignores (unused).
+func (c *Codec) readEvent(frame []byte, unused bool) (event, error) {
+	if typ, raw, err := splitEvent(frame); err == nil && typ != string(watch.Error) {
+		if rv, end, err := objectMeta(raw, initialEventsEnd); err == nil {
+			ev := event{typ: watch.EventType(typ), rv: rv, initialEnd: end}
+			if ev.typ != watch.Bookmark && !unused {
+				if ev.obj, err = c.Decode(raw); err != nil {
+					return event{}, fmt.Errorf("decoding %s event object: %w", typ, err)
+				}
+			}
+			return ev, nil
+		}
+	}
+	// An error event, or what the wire reader does not know: whole.
+	typ, obj, err := c.decodeEvent(frame)
+	if err != nil {
+		return event{}, err
+	}
+	ev := event{typ: typ, obj: obj}
+	if acc, err := meta.Accessor(obj); err == nil {
+		ev.rv, ev.initialEnd = acc.GetResourceVersion(), acc.GetAnnotations()[initialEventsEnd] == "true"
+	}
+	return ev, nil
+}
+
+// resourceVersionOf is a decoded object's resource version.
+func resourceVersionOf(obj runtime.Object) (string, error) {
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return "", err
+	}
+	return acc.GetResourceVersion(), nil
+}
+
+// maxPrealloc bounds the room reserved for a frame on the word of its
+// length prefix alone.
+const maxPrealloc = 1 << 20
+
 // frameReader splits a protobuf watch stream into its length-prefixed
 // frames. It keeps only an incomplete frame between calls.
 type frameReader struct {
@@ -106,6 +157,10 @@ func (r *frameReader) feed(p []byte, emit func(frame []byte) bool) {
 		r.partial = nil // drop the buffer: idle watches keep no memory
 	case len(r.partial) > 0:
 		r.partial = append(r.partial[:0], data...)
+	case len(data) >= 4 && binary.BigEndian.Uint32(data) <= maxPrealloc:
+		// The rest of the frame follows (the server writes its length
+		// apart): room for all of it at once.
+		r.partial = append(make([]byte, 0, 4+int(binary.BigEndian.Uint32(data))), data...)
 	default:
 		r.partial = append([]byte(nil), data...)
 	}

@@ -32,6 +32,12 @@ type ListWatchHandler interface {
 	Failed(err error)
 }
 
+// ObjectsUnused, implemented by a ListWatchHandler, says it never looks at
+// the objects it is handed (a watch kept only as the load it puts on the
+// server): the list-watch then reads only their resource versions and
+// hands it nil objects, and empty listings.
+type ObjectsUnused interface{ ObjectsUnused() }
+
 // The server ends each watch after a random timeout in this range, as a
 // reflector asks, so that watches spread over the API servers.
 const minWatchTimeout = 5 * time.Minute
@@ -45,6 +51,7 @@ type ListWatch struct {
 	path      string
 	selectors url.Values
 	h         ListWatchHandler
+	unused    bool // h implements ObjectsUnused
 
 	mu       sync.Mutex
 	rv       string
@@ -63,7 +70,8 @@ type ListWatch struct {
 // NewListWatch prepares a list-watch of the collection at path (e.g.
 // /api/v1/pods) filtered by selectors (fieldSelector, labelSelector).
 func (c *Client) NewListWatch(path string, selectors url.Values, h ListWatchHandler) *ListWatch {
-	return &ListWatch{client: c, path: path, selectors: selectors, h: h}
+	_, unused := h.(ObjectsUnused)
+	return &ListWatch{client: c, path: path, selectors: selectors, h: h, unused: unused}
 }
 
 // Start begins: with a streaming list (a watch that sends the current
@@ -268,44 +276,46 @@ func (w *watchHandler) Data(p []byte) {
 // event handles one frame; false stops the stream.
 func (w *watchHandler) event(frame []byte) bool {
 	lw := w.lw
-	t, obj, err := lw.client.Codec.decodeEvent(frame)
+	ev, err := lw.client.Codec.readEvent(frame, lw.unused)
 	if err != nil {
 		w.err = err
 		w.abandon()
 		return false
 	}
-	if t == watch.Error {
-		if st, ok := obj.(*metav1.Status); ok && st.Code == http.StatusGone {
+	if ev.typ == watch.Error {
+		if st, ok := ev.obj.(*metav1.Status); ok && st.Code == http.StatusGone {
 			w.expired = true
 		} else {
-			w.err = fmt.Errorf("watch of %s: server error event: %v", lw.path, obj)
+			w.err = fmt.Errorf("watch of %s: server error event: %v", lw.path, ev.obj)
 		}
 		w.abandon()
 		return false
 	}
-	if acc, err := meta.Accessor(obj); err == nil {
-		lw.mu.Lock()
-		lw.rv = acc.GetResourceVersion()
-		stopped := lw.stopped
-		lw.failures = 0
-		lw.mu.Unlock()
-		if stopped {
-			w.abandon()
-			return false
-		}
+	lw.mu.Lock()
+	if ev.rv != "" {
+		lw.rv = ev.rv
+	}
+	stopped := lw.stopped
+	lw.failures = 0
+	lw.mu.Unlock()
+	if stopped {
+		w.abandon()
+		return false
 	}
 	switch {
-	case w.initial && t == watch.Bookmark:
-		if acc, err := meta.Accessor(obj); err == nil && acc.GetAnnotations()[initialEventsEnd] == "true" {
+	case w.initial && ev.typ == watch.Bookmark:
+		if ev.initialEnd {
 			w.initial = false
 			items := w.items
 			w.items = nil
 			lw.h.Replace(items)
 		}
 	case w.initial:
-		w.items = append(w.items, obj)
-	case t != watch.Bookmark:
-		lw.h.Event(t, obj)
+		if ev.obj != nil {
+			w.items = append(w.items, ev.obj)
+		}
+	case ev.typ != watch.Bookmark:
+		lw.h.Event(ev.typ, ev.obj)
 	}
 	return true
 }

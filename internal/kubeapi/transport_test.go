@@ -202,3 +202,19 @@ func TestPoolDialsWithoutBlockingCallers(t *testing.T) {
 		}
 	}
 }
+
+// A call with a Timeout gives up when its attempt is not answered in time,
+// as a client-go client with a Timeout does (the kubelet's heartbeat
+// client), and is not retried: the caller decides.
+func TestCallTimeout(t *testing.T) {
+	var calls atomic.Int32
+	_, c := echoServer(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		<-r.Context().Done() // never answers
+	})
+	resp := do(t, c, Call{Verb: "PUT", Path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n", Body: []byte("x"),
+		Timeout: 200 * time.Millisecond})
+	if !errors.Is(resp.Err, ErrTimeout) || calls.Load() != 1 {
+		t.Fatalf("response %d, %v after %d calls; want ErrTimeout after 1", resp.Status, resp.Err, calls.Load())
+	}
+}
