@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -147,7 +148,9 @@ func (r *Run) Add(identifier, method string, s *Summary) {
 	}
 	for _, c := range s.Checks {
 		c.Partial = c.Partial || r.Partial
-		if identifier != method {
+		// A check already named after its identifier (an unsupported
+		// measurement's) needs it no second time.
+		if identifier != method && !strings.HasPrefix(c.SLO, identifier) {
 			c.Measurement = identifier
 		}
 		m.Checks = append(m.Checks, c)

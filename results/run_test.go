@@ -201,6 +201,10 @@ func TestChecksNameTheirIdentifier(t *testing.T) {
 	for _, id := range []string{"APIResponsiveness", "APIResponsivenessPrometheusSimple"} {
 		r.Add(id, "APIResponsiveness", &Summary{Checks: []Check{check}, PerfData: NewPerfData()})
 	}
+	r.Add("TestMetrics", "Unsupported", &Summary{Checks: []Check{{SLO: "TestMetrics", Skipped: "not supported"}}, PerfData: NewPerfData()})
+	if c := r.Checks()[2]; c.Name() != "TestMetrics" {
+		t.Errorf("an unsupported measurement's check is named %q", c.Name())
+	}
 	md := r.Markdown()
 	for _, row := range []string{"| APIResponsiveness GET pods (resource) | p99", "| APIResponsiveness GET pods (resource) [APIResponsivenessPrometheusSimple] | p99"} {
 		if !strings.Contains(md, row) {

@@ -132,7 +132,7 @@ func TestBadScenariosNameFileLineAndField(t *testing.T) {
 		{"override of the wrong type", good, map[string]string{"replicas": "many"}, "parameters.replicas: --param replicas=many"},
 		{"no steps", "name: empty\n", nil, "s.yaml:1: steps: a scenario needs at least one step"},
 		{"unknown measurement parameter", strings.Replace(good, "action: start", "action: start\n        params: {treshold: 5s}", 1), nil,
-			`s.yaml:23: steps[1].measurements[0].params.treshold: APIResponsiveness has no parameter "treshold" (have scrapeInterval, window)`},
+			`s.yaml:23: steps[1].measurements[0].params.treshold: APIResponsiveness has no parameter "treshold" (have enforce, scrapeInterval, window)`},
 		{"bad selector", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: PodStartupLatency\n        action: start\n        params: {labelSelector: \"a==b==c\"}", 1), nil,
 			"steps[1].measurements[0].params.labelSelector: bad label selector"},
 		{"bad threshold", strings.Replace(good, "method: APIResponsiveness\n        action: start", "method: PodStartupLatency\n        action: start\n        params: {thresholds: {p95: 5s}}", 1), nil,
