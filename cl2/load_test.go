@@ -216,13 +216,43 @@ steps:
 			"config.yaml:3: tuningSets[0]: give exactly one of"},
 		{"missing module", []string{"config.yaml", "name: x\nsteps:\n- module:\n    path: modules/none.yaml\n"}, `config.yaml:4: steps[0].module.path: module "modules/none.yaml" not found`},
 		{"a module including itself", []string{"config.yaml", "name: x\nsteps:\n- module:\n    path: m.yaml\n", "m.yaml", "steps:\n- module:\n    path: m.yaml\n"}, "modules nested more than 16 deep"},
-		{"chaos monkey", []string{"config.yaml", "name: x\nchaosMonkey:\n  nodeFailure:\n    failureRate: 0.01\nsteps: []\n"}, "config.yaml:3: chaosMonkey.nodeFailure: node failures are not supported"},
+		{"chaos monkey's excluded nodes", []string{"config.yaml", "name: x\nchaosMonkey:\n  excludedNodes: [n1]\n  nodeFailure:\n    failureRate: 0.01\nsteps: []\n"},
+			"config.yaml:3: chaosMonkey.excludedNodes: excluded nodes are not supported"},
+		{"chaos monkey's interval", []string{"config.yaml", "name: x\nchaosMonkey:\n  nodeFailure:\n    failureRate: 0.01\n    interval: often\nsteps: []\n"},
+			`config.yaml:5: chaosMonkey.nodeFailure.interval: "often" is not a duration`},
+		{"chaos monkey's failure rate", []string{"config.yaml", "name: x\nchaosMonkey:\n  nodeFailure:\n    failureRate: 2\n    interval: 1m\nsteps:\n- name: s\n  measurements:\n  - {Identifier: W, Method: Sleep, Params: {duration: 1s}}\n"},
+			"config.yaml:4: chaos.nodeFailure.failureRate: 2: must be in (0, 1]"},
 		{"a list of namespaces", []string{"config.yaml", "name: x\nsteps:\n- name: s\n  phases:\n  - namespaceList: [a]\n    tuningSet: t\n"}, "config.yaml:5: steps[0].phases[0].namespaceList: namespaceList is not supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(writeConfig(t, tc.files...), Options{Nodes: 10})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+// chaosMonkey.nodeFailure becomes the scenario's node failures, values as
+// CL2 reads them; without it there are none.
+func TestChaosMonkeyTranslates(t *testing.T) {
+	const steps = "steps:\n- name: s\n  measurements:\n  - {Identifier: W, Method: Sleep, Params: {duration: 1s}}\n"
+	for _, tc := range []struct {
+		name, config string
+		want         *scenarios.NodeFailure
+	}{
+		{"none", "name: x\n" + steps, nil},
+		{"load test's", "name: x\nchaosMonkey:\n  nodeFailure:\n    failureRate: 0.01\n    interval: 5m\n    jitterFactor: 2.0\n    simulatedDowntime: 10m\n" + steps,
+			&scenarios.NodeFailure{FailureRate: 0.01, Interval: scenarios.Duration(5 * time.Minute), JitterFactor: 2, SimulatedDowntime: scenarios.Duration(10 * time.Minute)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := load(t, writeConfig(t, "config.yaml", tc.config), Options{Nodes: 10})
+			var got *scenarios.NodeFailure
+			if s.Chaos != nil {
+				got = s.Chaos.NodeFailure
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("node failures %+v, want %+v", got, tc.want)
 			}
 		})
 	}

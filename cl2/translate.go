@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hollowmark/hollowmark/scenarios"
 )
@@ -36,10 +37,12 @@ func (r *reader) translate(cfg *config, root origin, steps []flatStep) (*scenari
 	if len(cfg.Dependencies) > 0 {
 		return nil, root.fail("dependencies (installing drivers and the like before the test) are not supported", "dependencies")
 	}
-	if cfg.ChaosMonkey.NodeFailure != nil {
-		return nil, root.fail("node failures are not supported: the figures would be of a cluster without them (unset what enables chaosMonkey, e.g. ENABLE_CHAOSMONKEY)", "chaosMonkey", "nodeFailure")
+	chaos, err := translateChaos(cfg.ChaosMonkey, root.at("chaosMonkey"))
+	if err != nil {
+		return nil, err
 	}
 	s := &scenarios.Scenario{
+		Chaos:      chaos,
 		Name:       dnsName(cfg.Name),
 		Parameters: r.mapping,
 		Namespaces: t.namespaces(cfg),
@@ -74,6 +77,37 @@ func (r *reader) translate(cfg *config, root origin, steps []flatStep) (*scenari
 		return nil, err
 	}
 	return s, nil
+}
+
+// translateChaos maps chaosMonkey.nodeFailure onto our node failures of
+// hollow nodes; what we cannot do is refused, not dropped.
+func translateChaos(cm chaosMonkey, at origin) (*scenarios.Chaos, error) {
+	if len(cm.ExcludedNodes) > 0 {
+		return nil, at.fail("excluded nodes are not supported: node failures pick among all of this process's hollow nodes "+
+			"(remove excludedNodes, or the chaos monkey)", "excludedNodes")
+	}
+	nf := cm.NodeFailure
+	if nf == nil {
+		return nil, nil
+	}
+	at = at.at("nodeFailure")
+	duration := func(v, field string) (scenarios.Duration, error) {
+		if v == "" {
+			return 0, nil // CL2's zero; validation says what is missing
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, at.fail(fmt.Sprintf("%q is not a duration such as 30s or 5m", v), field)
+		}
+		return scenarios.Duration(d), nil
+	}
+	interval, err1 := duration(nf.Interval, "interval")
+	downtime, err2 := duration(nf.SimulatedDowntime, "simulatedDowntime")
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	return &scenarios.Chaos{NodeFailure: &scenarios.NodeFailure{FailureRate: nf.FailureRate, Interval: interval,
+		JitterFactor: nf.JitterFactor, SimulatedDowntime: downtime}}, nil
 }
 
 func (t *translation) warn(at origin, msg string, sub ...any) {
@@ -163,6 +197,9 @@ func (t *translation) locate(path ...any) (string, int) {
 	}
 	if len(path) >= 2 && path[0] == "tuningSets" {
 		return t.root.where(path[:2]...)
+	}
+	if len(path) >= 1 && path[0] == "chaos" {
+		return t.root.where(append([]any{"chaosMonkey"}, path[1:]...)...)
 	}
 	return t.root.where()
 }

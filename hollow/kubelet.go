@@ -42,11 +42,16 @@ type env struct {
 
 // Kubelet is one hollow kubelet.
 type Kubelet struct {
-	env    *env
-	name   string
-	index  int
-	ip     string
-	client apiClient
+	env   *env
+	name  string
+	index int
+	ip    string
+	// boot counts the node's reboots: after one the runtime has lost the
+	// containers of the pods still bound to it.
+	boot int
+	// bootReported: a status report has carried this boot's ID.
+	bootReported bool
+	client       apiClient
 	// events posts through its own rate limit, as the kubelet's event
 	// recorder does; nil when the fidelity is lean.
 	events apiClient
@@ -261,7 +266,7 @@ func (k *Kubelet) nodeStatus(now time.Time) corev1.NodeStatus {
 		NodeInfo: corev1.NodeSystemInfo{
 			MachineID:               ids,
 			SystemUUID:              ids[:8] + "-" + ids[8:12] + "-" + ids[12:16] + "-" + ids[16:20] + "-" + ids[20:32],
-			BootID:                  ids[32:],
+			BootID:                  bootID(ids, k.name, k.boot),
 			KernelVersion:           "6.1.0-hollow",
 			OSImage:                 "hollowmark hollow node",
 			ContainerRuntimeVersion: "hollow://" + cfg.KubeletVersion,
@@ -303,6 +308,15 @@ func (k *Kubelet) nodeConditions(now time.Time) []corev1.NodeCondition {
 func stableID(name string) string {
 	sum := sha256.Sum256([]byte(name))
 	return hex.EncodeToString(sum[:])
+}
+
+// bootID is the node's boot ID: the same across restarts of the pool, a
+// new one after each reboot, as the kernel gives.
+func bootID(ids, name string, boot int) string {
+	if boot == 0 {
+		return ids[32:]
+	}
+	return stableID(fmt.Sprintf("%s/boot/%d", name, boot))[32:]
 }
 
 // startWatchesLocked opens the kubelet's node-level watches.

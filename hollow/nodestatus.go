@@ -128,7 +128,15 @@ func (k *Kubelet) patchNodeStatusLocked(due time.Time, try int) {
 }
 
 func (k *Kubelet) sendNodeStatusLocked(due time.Time, try int) {
-	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": k.nodeConditions(k.env.clock.Now())}})
+	now := k.env.clock.Now()
+	status := map[string]any{"conditions": k.nodeConditions(now)}
+	// After a reboot the Node still shows the last boot's ID: the first
+	// report sends the new one, as the kubelet's status setters do.
+	newBoot := k.boot > 0 && !k.bootReported
+	if newBoot {
+		status["nodeInfo"] = k.nodeStatus(now).NodeInfo
+	}
+	patch, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
 		k.env.log.Error("encoding node status", zap.Error(err))
 		return
@@ -143,6 +151,7 @@ func (k *Kubelet) sendNodeStatusLocked(due time.Time, try int) {
 		}
 		switch {
 		case resp.Err == nil:
+			k.bootReported = k.bootReported || newBoot
 			k.env.metrics.heartbeatResult("node-status", "ok")
 			late := k.env.clock.Now().Sub(due)
 			k.env.metrics.heartbeatDelay("node-status", "answered", late)

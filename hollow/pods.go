@@ -251,12 +251,63 @@ func (k *Kubelet) adopt(p *pod, obj *corev1.Pod) bool {
 	return true
 }
 
+// lostInReboot says whether obj ran before its node rebooted: its status
+// shows a started container, which the rebooted runtime no longer has.
+func lostInReboot(obj *corev1.Pod) bool {
+	for _, cs := range obj.Status.ContainerStatuses {
+		if cs.State.Running != nil || cs.LastTerminationState.Terminated != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// restartAfterReboot starts again a pod whose containers the reboot took:
+// each container that was running counts one restart more and shows the
+// lost one as its last termination, and the pod keeps its start time and
+// stays Running while its new sandbox and containers start, as the
+// kubelet's convertToAPIContainerStatuses and getPhase report it. It is not
+// a pod start, so it records no probes.
+func (k *Kubelet) restartAfterReboot(p *pod, obj *corev1.Pod) {
+	old := make(map[string]corev1.ContainerStatus, len(obj.Status.ContainerStatuses))
+	for _, cs := range obj.Status.ContainerStatuses {
+		old[cs.Name] = cs
+	}
+	for i := range p.main {
+		c := &p.main[i]
+		cs, ok := old[c.name]
+		if !ok {
+			continue
+		}
+		c.restarts, c.last = cs.RestartCount, cs.LastTerminationState.Terminated
+		if cs.State.Running != nil {
+			c.restarts++
+			c.last = &corev1.ContainerStateTerminated{Reason: "ContainerStatusUnknown", ExitCode: 137,
+				Message: "The container could not be located when the pod was deleted.  The container used to be Running"}
+		}
+	}
+	now := k.env.clock.Now()
+	p.phase, p.startTime, p.recorded = corev1.PodRunning, now, true
+	if obj.Status.StartTime != nil {
+		p.startTime = obj.Status.StartTime.Time
+	}
+	k.transition("restarted-after-reboot")
+	k.start(p, now)
+}
+
 // admit starts a new pod: Pending with its containers being created, then a
 // sandbox once the node has a pod CIDR.
 func (k *Kubelet) admit(p *pod, now time.Time) {
 	p.startTime = now
 	p.probes.Seen = now
 	p.phase = corev1.PodPending
+	k.transition("seen")
+	k.start(p, now)
+}
+
+// start reports p's containers being created and sets up its volumes,
+// then its sandbox.
+func (k *Kubelet) start(p *pod, now time.Time) {
 	initReason := "ContainerCreating"
 	if len(p.init) > 0 {
 		initReason = "PodInitializing"
@@ -270,7 +321,6 @@ func (k *Kubelet) admit(p *pod, now time.Time) {
 	for i := range p.conds {
 		p.setCond(i, i == condInitialized && len(p.init) == 0, now)
 	}
-	k.transition("seen")
 	k.syncStatus(p)
 	k.mountVolumes(p)
 }

@@ -86,6 +86,10 @@ func (k *Kubelet) onPod(obj *corev1.Pod) {
 	if k.env.cfg.Fidelity == FidelityFull {
 		k.registerObjects(p)
 	}
+	if k.boot > 0 && lostInReboot(obj) {
+		k.restartAfterReboot(p, obj)
+		return
+	}
 	if k.adopt(p, obj) {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,9 +61,20 @@ type Pool struct {
 	// wheel drives every node's heartbeats.
 	wheel *wheel
 
+	// What starting one node takes, kept for RebootNode.
+	host       string
+	creds      Credentials
+	cfg        PoolConfig
+	proxyConns func() *kubeapi.Pool
+
+	// connsMu guards the connections and, once the pool runs, the nodes:
+	// FailNode and RebootNode replace a slot's.
 	connsMu sync.Mutex
 	conns   []*kubeapi.Pool
-	cancel  context.CancelFunc
+	// nodeConns are each slot's own connections, closed when it fails.
+	nodeConns [][]*kubeapi.Pool
+	failed    map[string]bool
+	cancel    context.CancelFunc
 	// pathPrefix is the path of the API server's URL, kept on every call.
 	pathPrefix string
 }
@@ -94,6 +106,10 @@ func StartPool(ctx context.Context, creds Credentials, cfg PoolConfig, metrics *
 		wheel:      newWheel(wheelSlot),
 		cancel:     cancel,
 		pathPrefix: strings.TrimSuffix(u.Path, "/"),
+		host:       u.Host,
+		creds:      creds,
+		cfg:        cfg,
+		failed:     map[string]bool{},
 	}
 	p.env.clock = poolClock{p.wheel}
 	if creds.Issuer != nil {
@@ -102,14 +118,14 @@ func StartPool(ctx context.Context, creds Credentials, cfg PoolConfig, metrics *
 	} else {
 		log.Warn("no cluster CA: every hollow node uses the kubeconfig's identity, so NodeRestriction does not apply to them")
 	}
-	proxyConns, err := p.proxyConnections(ctx, u.Host, creds, cfg.PerNodeProxyConnections)
-	if err != nil {
+	if p.proxyConns, err = p.proxyConnections(ctx, u.Host, creds, cfg.PerNodeProxyConnections); err != nil {
 		cancel()
 		return nil, err
 	}
 	names := cfg.Names()
 	p.kubelets = make([]*Kubelet, len(names))
 	p.proxies = make([]*Proxy, len(names))
+	p.nodeConns = make([][]*kubeapi.Pool, len(names))
 	p.byName = make(map[string]*Kubelet, len(names))
 	jobs := make(chan int)
 	errs := make(chan error, len(names))
@@ -117,7 +133,7 @@ func StartPool(ctx context.Context, creds Credentials, cfg PoolConfig, metrics *
 	for range max(1, cfg.Concurrency) {
 		wg.Go(func() {
 			for i := range jobs {
-				if err := p.startNode(ctx, u.Host, creds, cfg, names[i], i, proxyConns); err != nil {
+				if err := p.startNode(ctx, names[i], i, 0); err != nil {
 					errs <- err
 					continue
 				}
@@ -193,8 +209,11 @@ func proxyIdentity(ctx context.Context, creds Credentials) (*tls.Certificate, er
 	return &cert, nil
 }
 
-func (p *Pool) startNode(ctx context.Context, host string, creds Credentials, cfg PoolConfig, name string, slot int, proxyConns func() *kubeapi.Pool) error {
-	conns := &kubeapi.Pool{Addr: host, TLS: creds.TLS}
+// startNode starts the node of slot, boot counting its reboots: both the
+// pool's start and RebootNode come here.
+func (p *Pool) startNode(ctx context.Context, name string, slot, boot int) error {
+	creds, cfg := p.creds, p.cfg
+	conns := &kubeapi.Pool{Addr: p.host, TLS: creds.TLS}
 	if creds.Issuer != nil {
 		cert, err := creds.Issuer.NodeCertificate(ctx, name)
 		if err != nil {
@@ -208,11 +227,16 @@ func (p *Pool) startNode(ctx context.Context, host string, creds Credentials, cf
 		events = kubeClient{p.newClient(conns, creds, eventQPS, eventBurst, "kubelet")}
 	}
 	kubelet := newKubelet(p.env, name, index, kubeClient{p.newClient(conns, creds, kubeletQPS, kubeletBurst, "kubelet")}, events)
-	proxy := newProxy(p.env, name, p.newClient(proxyConns(), creds, proxyQPS, proxyBurst, "kube-proxy"))
+	kubelet.boot = boot
+	proxyConns := p.proxyConns()
+	proxy := newProxy(p.env, name, p.newClient(proxyConns, creds, proxyQPS, proxyBurst, "kube-proxy"))
+	own := []*kubeapi.Pool{conns}
+	if cfg.PerNodeProxyConnections {
+		own = append(own, proxyConns)
+	}
 	// Recorded before registering, so that Stop reaches a node whose
 	// registration failed half way.
-	p.kubelets[slot], p.proxies[slot] = kubelet, proxy
-	p.addName(kubelet)
+	p.setNode(slot, kubelet, proxy, own)
 	p.addConns(conns)
 	if err := kubelet.register(ctx); err != nil {
 		return err
@@ -221,11 +245,74 @@ func (p *Pool) startNode(ctx context.Context, host string, creds Credentials, cf
 	return nil
 }
 
-func (p *Pool) addName(k *Kubelet) {
+func (p *Pool) setNode(slot int, k *Kubelet, proxy *Proxy, own []*kubeapi.Pool) {
 	p.connsMu.Lock()
 	defer p.connsMu.Unlock()
+	p.kubelets[slot], p.proxies[slot], p.nodeConns[slot] = k, proxy, own
 	p.byName[k.name] = k
 }
+
+// kubelet is the named node's current kubelet, nil when the pool has none.
+func (p *Pool) kubelet(name string) *Kubelet {
+	p.connsMu.Lock()
+	defer p.connsMu.Unlock()
+	return p.byName[name]
+}
+
+// FailNode fails the named node as a node whose kubelet and container
+// runtime were stopped (CL2's chaos monkey runs "systemctl stop docker
+// kubelet"): its leases, status reports, watches and pod status updates
+// end, its proxy stops too, and its connections close. The Node and its
+// pods stay as the API server has them; the node lifecycle controller
+// marks the node Unknown once its lease is older than the grace period.
+func (p *Pool) FailNode(name string) error {
+	p.connsMu.Lock()
+	k := p.byName[name]
+	if k == nil {
+		p.connsMu.Unlock()
+		return fmt.Errorf("no hollow node %q in this pool", name)
+	}
+	if p.failed[name] {
+		p.connsMu.Unlock()
+		return fmt.Errorf("hollow node %s has already failed", name)
+	}
+	p.failed[name] = true
+	slot := k.slot(p.cfg)
+	proxy, own := p.proxies[slot], p.nodeConns[slot]
+	p.connsMu.Unlock()
+	proxy.stop()
+	k.stop()
+	for _, c := range own {
+		c.Close()
+	}
+	p.env.log.Info("hollow node failed", zap.String("node", name))
+	return nil
+}
+
+// RebootNode starts a failed node again as a rebooted machine: its kubelet
+// starts through the pool's own start path, adopts its Node (same UID) and
+// Lease, and its runtime has no containers, so the pods still bound to it
+// start again (see restartAfterReboot) and those deleted meanwhile finish.
+func (p *Pool) RebootNode(ctx context.Context, name string) error {
+	p.connsMu.Lock()
+	k := p.byName[name]
+	failed := p.failed[name]
+	if failed {
+		delete(p.failed, name)
+	}
+	p.connsMu.Unlock()
+	if k == nil || !failed {
+		return fmt.Errorf("hollow node %q has not failed in this pool", name)
+	}
+	if err := p.startNode(ctx, name, k.slot(p.cfg), k.boot+1); err != nil {
+		return fmt.Errorf("rebooting %s: %w", name, err)
+	}
+	p.env.log.Info("hollow node rebooted", zap.String("node", name))
+	return nil
+}
+
+// slot is the kubelet's place in the pool's slices.
+func (k *Kubelet) slot(cfg PoolConfig) int { return (k.index - cfg.Shard) / max(1, cfg.Shards) }
 
 func (p *Pool) addConns(c *kubeapi.Pool) {
 	p.connsMu.Lock()
@@ -251,6 +338,8 @@ func (p *Pool) newClient(conns *kubeapi.Pool, creds Credentials, qps float64, bu
 
 // Names are the names of the pool's nodes.
 func (p *Pool) Names() []string {
+	p.connsMu.Lock()
+	defer p.connsMu.Unlock()
 	names := make([]string, 0, len(p.kubelets))
 	for _, k := range p.kubelets {
 		if k != nil {
@@ -263,8 +352,8 @@ func (p *Pool) Names() []string {
 // LeaseState is the named node's lease as the node sees it; false when
 // the pool has no such node.
 func (p *Pool) LeaseState(name string) (LeaseState, bool) {
-	k, ok := p.byName[name]
-	if !ok {
+	k := p.kubelet(name)
+	if k == nil {
 		return LeaseState{}, false
 	}
 	return k.leaseState(), true
@@ -283,8 +372,8 @@ const LateHeartbeat = lateHeartbeat
 // to a run: the node lifecycle controller marks it Unknown once its lease
 // is older than its grace period (50 s by default).
 func (p *Pool) PauseHeartbeats(name string, d time.Duration) error {
-	k, ok := p.byName[name]
-	if !ok {
+	k := p.kubelet(name)
+	if k == nil {
 		return fmt.Errorf("no hollow node %q in this pool", name)
 	}
 	k.pauseHeartbeats(p.env.clock.Now().Add(d))
@@ -294,13 +383,16 @@ func (p *Pool) PauseHeartbeats(name string, d time.Duration) error {
 // Stop stops every node and closes their connections. The Node objects
 // stay; DeleteNodes removes them.
 func (p *Pool) Stop() {
+	p.connsMu.Lock()
+	kubelets, proxies := slices.Clone(p.kubelets), slices.Clone(p.proxies)
+	p.connsMu.Unlock()
 	var wg sync.WaitGroup
-	for i, k := range p.kubelets {
+	for i, k := range kubelets {
 		if k == nil {
 			continue
 		}
 		wg.Go(func() {
-			p.proxies[i].stop()
+			proxies[i].stop()
 			k.stop()
 		})
 	}

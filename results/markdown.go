@@ -23,6 +23,9 @@ func (r *Run) Markdown() string {
 	fmt.Fprintf(&b, "| cluster | %s, %d nodes (%d hollow nodes started by this run%s), Kubernetes %s |\n",
 		r.Cluster.Mode, r.Cluster.Nodes, r.Cluster.HollowNodes, fidelityNote(r.Cluster.HollowFidelity), r.Cluster.ServerVersion)
 	fmt.Fprintf(&b, "| parameters | %s |\n", formatParams(r.Parameters))
+	if nf := r.NodeFailures; nf != nil {
+		fmt.Fprintf(&b, "| node failures | %s (%s) |\n", nf.Line(), nf.File)
+	}
 	if nr := r.NodeReadiness; nr != nil {
 		fmt.Fprintf(&b, "| node readiness | %s (%s) |\n", nr.Line(), nr.File)
 		if len(nr.Heartbeats) > 0 {
@@ -44,6 +47,9 @@ func (r *Run) Markdown() string {
 // VerdictTable is the verdict and the SLO checks, for the terminal.
 func (r *Run) VerdictTable() string {
 	out := fmt.Sprintf("%s: %s (%s)\n\n", r.ID, r.Verdict(), r.outcome())
+	if nf := r.NodeFailures; nf != nil {
+		out += "Node failures: " + nf.Line() + ".\n\n"
+	}
 	if nr := r.NodeReadiness; nr != nil {
 		out += "Nodes: " + nr.Line() + ".\n\n"
 		if len(nr.Heartbeats) > 0 {

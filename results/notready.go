@@ -23,6 +23,10 @@ type NodeReadiness struct {
 	Nodes []string `json:"notReadyNodes"`
 	// File is the raw CSV, one row per transition.
 	File string `json:"file"`
+	// FailedOnPurpose and NotOnPurpose part Nodes when the run failed
+	// nodes on purpose (see NodeFailures); nil when it failed none.
+	FailedOnPurpose []string `json:"failedOnPurpose,omitempty"`
+	NotOnPurpose    []string `json:"notFailedOnPurpose,omitempty"`
 	// Heartbeats are how late this run's hollow nodes' heartbeats were
 	// answered while the run watched; empty without hollow nodes.
 	Heartbeats []HeartbeatDelays `json:"heartbeats,omitempty"`
@@ -85,6 +89,7 @@ const NotReadyFile = "NodeNotReady_transitions.csv"
 func (r *Run) SetNodeReadiness(from, to time.Time, transitions []NotReadyTransition) {
 	nr := &NodeReadiness{From: from, To: to, Transitions: transitions, Count: len(transitions),
 		Nodes: NotReadyNodes(transitions), File: NotReadyFile}
+	nr.splitOnPurpose(r.NodeFailures)
 	r.NodeReadiness = nr
 	if nr.Count > 0 {
 		r.Warnings = append(r.Warnings, nr.Warning())
@@ -103,9 +108,9 @@ func NotReadyNodes(transitions []NotReadyTransition) []string {
 
 // Warning says what a run with NotReady nodes must not hide.
 func (nr *NodeReadiness) Warning() string {
-	return fmt.Sprintf("%s on %s (%s): the figures may be distorted "+
+	return fmt.Sprintf("%s on %s (%s)%s: the figures may be distorted "+
 		"(pods on a NotReady node are not scheduled there, are marked not ready and may be evicted), see %s",
-		plural(nr.Count, "node NotReady transition"), plural(len(nr.Nodes), "node"), namesList(nr.Nodes, 10), nr.File)
+		plural(nr.Count, "node NotReady transition"), plural(len(nr.Nodes), "node"), namesList(nr.Nodes, 10), nr.purposeNote(), nr.File)
 }
 
 // Line is the one-line account for the terminal and summary.md.
@@ -113,7 +118,7 @@ func (nr *NodeReadiness) Line() string {
 	if nr.Count == 0 {
 		return "no node went NotReady while the run watched"
 	}
-	return fmt.Sprintf("%s on %s: %s", plural(nr.Count, "NotReady transition"), plural(len(nr.Nodes), "node"), namesList(nr.Nodes, 10))
+	return fmt.Sprintf("%s on %s: %s%s", plural(nr.Count, "NotReady transition"), plural(len(nr.Nodes), "node"), namesList(nr.Nodes, 10), nr.purposeNote())
 }
 
 // plural is n things, with an s unless n is 1.
@@ -143,7 +148,7 @@ func namesList(names []string, n int) string {
 // table is the raw CSV.
 func (nr *NodeReadiness) table() [][]string {
 	rows := [][]string{{"node", "seen", "since", "status", "reason", "message", "ready_again",
-		"hollow", "lease_renewed", "lease_age_s", "last_lease_delay_s", "heartbeats_paused"}}
+		"hollow", "lease_renewed", "lease_age_s", "last_lease_delay_s", "heartbeats_paused", "failed_on_purpose"}}
 	stamp := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -151,7 +156,8 @@ func (nr *NodeReadiness) table() [][]string {
 		return t.UTC().Format(time.RFC3339Nano)
 	}
 	for _, t := range nr.Transitions {
-		row := []string{t.Node, stamp(t.Seen), stamp(t.Since), t.Status, t.Reason, t.Message, "", "false", "", "", "", ""}
+		row := []string{t.Node, stamp(t.Seen), stamp(t.Since), t.Status, t.Reason, t.Message, "", "false", "", "", "", "",
+			strconv.FormatBool(slices.Contains(nr.FailedOnPurpose, t.Node))}
 		if t.ReadyAgain != nil {
 			row[6] = stamp(*t.ReadyAgain)
 		}

@@ -32,6 +32,9 @@ type Run struct {
 	// NodeReadiness is what the run saw of its nodes going NotReady; nil
 	// in results written before it was watched.
 	NodeReadiness *NodeReadiness `json:"nodeReadiness,omitempty"`
+	// NodeFailures are the nodes the run failed on purpose; nil when the
+	// scenario fails none.
+	NodeFailures *NodeFailures `json:"nodeFailures,omitempty"`
 	// Files are further files to write as they are (the rendered scenario,
 	// the control-plane record), by name.
 	Files map[string][]byte `json:"-"`
@@ -191,6 +194,9 @@ func (r *Run) Write(dir string) error {
 	}
 	if nr := r.NodeReadiness; nr != nil {
 		errs = append(errs, WriteCSV(filepath.Join(dir, nr.File), nr.table()))
+	}
+	if nf := r.NodeFailures; nf != nil {
+		errs = append(errs, WriteCSV(filepath.Join(dir, nf.File), nf.table()))
 	}
 	errs = append(errs,
 		WriteJUnit(filepath.Join(dir, "junit.xml"), "hollowmark "+r.Scenario, r.Checks(), r.Ended.Sub(r.Started)),

@@ -22,6 +22,8 @@ type Scenario struct {
 	Namespaces  Namespaces      `yaml:"namespaces"`
 	TuningSets  []TuningSetSpec `yaml:"tuningSets"`
 	Steps       []Step          `yaml:"steps"`
+	// Chaos is what fails on purpose while the scenario runs.
+	Chaos *Chaos `yaml:"chaos"`
 	// File is the scenario's name in the file system it was read from,
 	// whose other files are its object templates; Dir is the directory of
 	// a scenario read from disk, empty for a built-in one.
@@ -38,6 +40,24 @@ type Scenario struct {
 	// (e.g. a parameter of another format that has no effect here); a run
 	// reports them.
 	Warnings []string `yaml:"-"`
+}
+
+// Chaos is the faults a scenario injects from its start to its end.
+type Chaos struct {
+	NodeFailure *NodeFailure `yaml:"nodeFailure"`
+}
+
+// NodeFailure fails hollow nodes of this process as ClusterLoader2's chaos
+// monkey fails nodes: after a jittered Interval, and again after each
+// jittered Interval, ceil(FailureRate × N) of the N Ready, schedulable,
+// untainted nodes not failed before stop their kubelet and runtime for
+// SimulatedDowntime, then reboot. A jitter of Interval × JitterFactor at
+// most is added; 0 means 1, as CL2's wait.Jitter takes it.
+type NodeFailure struct {
+	FailureRate       float64  `yaml:"failureRate"`
+	Interval          Duration `yaml:"interval"`
+	JitterFactor      float64  `yaml:"jitterFactor"`
+	SimulatedDowntime Duration `yaml:"simulatedDowntime"`
 }
 
 // TemplateSet parses and renders object templates. Ours see Name, Index,

@@ -94,7 +94,28 @@ func (s *Scenario) validate(locate Locator, fsys fs.FS) error {
 			s.validateNodeCount(v, m, "steps", i, "measurements", j)
 		}
 	}
+	validateChaos(v, s.Chaos)
 	return errors.Join(v.errs...)
+}
+
+func validateChaos(v *validator, c *Chaos) {
+	if c == nil || c.NodeFailure == nil {
+		return
+	}
+	nf := c.NodeFailure
+	at := func(f string) []any { return []any{"chaos", "nodeFailure", f} }
+	if nf.FailureRate <= 0 || nf.FailureRate > 1 {
+		v.fail(fmt.Sprintf("%v: must be in (0, 1], the share of nodes failed each interval", nf.FailureRate), at("failureRate")...)
+	}
+	if nf.Interval <= 0 {
+		v.fail("must be > 0", at("interval")...)
+	}
+	if nf.JitterFactor < 0 {
+		v.fail("must be >= 0", at("jitterFactor")...)
+	}
+	if nf.SimulatedDowntime < 0 {
+		v.fail("must be >= 0", at("simulatedDowntime")...)
+	}
 }
 
 // validateNamespaceNames checks the longest namespace name the runner

@@ -93,6 +93,9 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	if err != nil {
 		return err
 	}
+	if err := checkChaos(sc, nodes.count); err != nil {
+		return err
+	}
 	runID := sc.Name + "-" + time.Now().UTC().Format("20060102-150405")
 	if cluster.runDir == "" {
 		cluster.runDir = filepath.Join("runs", runID)
@@ -164,7 +167,14 @@ func runScenario(ctx context.Context, stdout io.Writer, cluster *clusterFlags, n
 	if pool != nil {
 		delays = pool.Pool.HeartbeatDelays()
 	}
+	stopFailures, err := startNodeFailures(ctx, sc, pool, cp.Config, flags.seed, s.log)
+	if err != nil {
+		return err
+	}
 	runner.Run(ctx, cfg, run)
+	if events := stopFailures(); sc.Chaos != nil && sc.Chaos.NodeFailure != nil {
+		run.SetNodeFailures(events)
+	}
 	run.SetNodeReadiness(run.Started, time.Now(), readiness.Stop())
 	if pool != nil {
 		run.NodeReadiness.Heartbeats = heartbeatDelays(delays, pool.Pool.HeartbeatDelays())
