@@ -16,6 +16,9 @@ import (
 // again; the events CSV, summary.md, run.json and the NotReady record say
 // so, and name the NotReady node as failed on purpose.
 func TestChaosMonkeyFailsAndRebootsAHollowNode(t *testing.T) {
+	// Mostly waiting (a minute of downtime): it runs beside the other
+	// waiting test, each with a control plane of its own.
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "results")
 	code, stdout, stderr := hollowmark(t, "run", "--scenario", "../../cl2/testdata/chaos/config.yaml", "--nodes", "5",
 		"--start-latency", "20ms", "--etcd-unsafe-no-fsync", "--seed", "3", "--run-dir", t.TempDir(), "--out", out)

@@ -58,6 +58,9 @@ steps:
 // raw CSV, with the node's own view of its lease; the late renewal after
 // the pause is logged in the run directory's log, not on the terminal.
 func TestRunCountsAndNamesNotReadyNodes(t *testing.T) {
+	// Mostly waiting (75 s of paused heartbeats): it runs beside the other
+	// waiting test, each with a control plane of its own.
+	t.Parallel()
 	dir := t.TempDir()
 	scenario := filepath.Join(dir, "pause.yaml")
 	if err := os.WriteFile(scenario, []byte(pauseScenario), 0o644); err != nil {
