@@ -41,7 +41,7 @@ build: hollowmark upstream
 # The first build downloads the modules and compiles client-go and its
 # kin; say so, since go build prints nothing while it works.
 hollowmark:
-	@[ -x $(BIN)/hollowmark ] || echo "building hollowmark: the first time this fetches Go modules and compiles client-go, 2-4 min on 2 cores"
+	@[ -x $(BIN)/hollowmark ] || echo "building hollowmark: the first time this fetches Go modules and compiles client-go, which takes minutes"
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/hollowmark ./cmd/hollowmark
 
 # The container image of hollowmark for running hollow-node shards as pods
@@ -201,8 +201,8 @@ reference-packages:
 # shard's pod is deleted and another scaled away and back, and their nodes
 # come back Ready under the same names. About 5 minutes once built; the
 # figures (lines "figure:") go to results/scaleout-<time>/test.log. Needs root.
-# Not part of make test (which stays under 12 minutes on a fresh machine);
-# CI runs it after make test.
+# Not part of make test, which it would lengthen by about 5 minutes; CI
+# runs it after make test.
 .PHONY: test-scaleout
 test-scaleout: build image reference-packages
 	$(GO) build -ldflags "-w $(KUBE_LDFLAGS)" -o $(BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
