@@ -163,10 +163,15 @@ func (c *barrierCluster) settle(t *testing.T, group string, want int) {
 			return false, nil
 		}
 		for _, p := range pods.Items {
+			// A placed pod created before its node is Ready is unschedulable
+			// for a while too: only Ready settles it.
+			want := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse}
+			if p.Spec.NodeSelector["kubernetes.io/hostname"] == c.node {
+				want = corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue}
+			}
 			settled := false
 			for _, cond := range p.Status.Conditions {
-				settled = settled || cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue ||
-					cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse
+				settled = settled || cond.Type == want.Type && cond.Status == want.Status
 			}
 			if !settled {
 				return false, nil
@@ -207,7 +212,7 @@ func TestPodAndObjectBarriers(t *testing.T) {
 	c.settle(t, "mixed", 3)
 
 	generic := func(group string, extra measurements.Params) measurements.Params {
-		ps := measurements.Params{"objectVersion": "v1", "objectResource": "pods", "labelSelector": "group=" + group, "timeout": "3s"}
+		ps := measurements.Params{"objectVersion": "v1", "objectResource": "pods", "labelSelector": "group=" + group}
 		for k, v := range extra {
 			ps[k] = v
 		}
@@ -227,12 +232,12 @@ func TestPodAndObjectBarriers(t *testing.T) {
 		params measurements.Params
 		want   string // substring of the error; "" for none
 	}{
-		{"running pods there", "WaitForRunningPods", measurements.Params{"labelSelector": "group=ok", "desiredPodCount": 3, "timeout": "3s"}, ""},
-		{"more running pods wanted", "WaitForRunningPods", measurements.Params{"labelSelector": "group=ok", "desiredPodCount": 4, "timeout": "3s"},
+		{"running pods there", "WaitForRunningPods", measurements.Params{"labelSelector": "group=ok", "desiredPodCount": 3}, ""},
+		{"more running pods wanted", "WaitForRunningPods", measurements.Params{"labelSelector": "group=ok", "desiredPodCount": 4},
 			"3 running and Ready, 0 finished, 3 pods exist"},
-		{"an unschedulable pod keeps it waiting", "WaitForRunningPods", measurements.Params{"labelSelector": "group=mixed", "desiredPodCount": 2, "timeout": "3s"},
+		{"an unschedulable pod keeps it waiting", "WaitForRunningPods", measurements.Params{"labelSelector": "group=mixed", "desiredPodCount": 2},
 			"mixed-stuck: unschedulable"},
-		{"all namespaces", "WaitForRunningPods", measurements.Params{"labelSelector": "group=ok", "desiredPodCount": 3, "scope": "all", "timeout": "3s"}, ""},
+		{"all namespaces", "WaitForRunningPods", measurements.Params{"labelSelector": "group=ok", "desiredPodCount": 3, "scope": "all"}, ""},
 		{"objects successful", "WaitForGenericK8sObjects", generic("ok", with(conditions, "minDesiredObjectCount", 3)), ""},
 		{"too many failed", "WaitForGenericK8sObjects", generic("mixed", with(conditions, "minDesiredObjectCount", 3)),
 			"1 objects failed, at most 0 may: " + c.ns + "/mixed-stuck"},
@@ -241,13 +246,22 @@ func TestPodAndObjectBarriers(t *testing.T) {
 			"3 successful, 0 failed, 3 exist"},
 		{"no conditions: objects exist", "WaitForGenericK8sObjects", generic("mixed", measurements.Params{"minDesiredObjectCount": 3}), ""},
 		{"cluster-scoped objects", "WaitForGenericK8sObjects", measurements.Params{"objectVersion": "v1", "objectResource": "nodes", "scope": "cluster",
-			"labelSelector": "kubernetes.io/hostname=" + c.node, "successfulConditions": []any{"Ready=True"}, "minDesiredObjectCount": 1, "timeout": "3s"}, ""},
+			"labelSelector": "kubernetes.io/hostname=" + c.node, "successfulConditions": []any{"Ready=True"}, "minDesiredObjectCount": 1}, ""},
 		{"a resource nobody serves", "WaitForGenericK8sObjects", measurements.Params{"objectGroup": "example.com", "objectVersion": "v1",
-			"objectResource": "widgets", "minDesiredObjectCount": 1, "timeout": "2s"}, "is it served?"},
+			"objectResource": "widgets", "minDesiredObjectCount": 1}, "is it served?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := c.wait(t, tt.method, tt.params)
+			// The barriers only read, so they share the settled pods. One
+			// that should pass returns when it sees them, however slow a
+			// loaded machine makes the watch; one that should fail must
+			// still see them settled when its time is up.
+			t.Parallel()
+			timeout := "1m"
+			if tt.want != "" {
+				timeout = "10s"
+			}
+			err := c.wait(t, tt.method, with(tt.params, "timeout", timeout))
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("error %v", err)
@@ -266,10 +280,12 @@ func TestControlledPodsStartAndGather(t *testing.T) {
 	// A bare pod that cannot run, in the group of the Deployment that can:
 	// the Deployment's wait ignores it, the wait for everything does not.
 	c.createPod(t, "bare-stuck", "web", false)
-	start := func(group string) measurements.Measurement {
+	// The wait that should pass gets time to spare on a loaded machine; it
+	// returns as soon as its pods run.
+	start := func(group, timeout string) measurements.Measurement {
 		t.Helper()
 		m, err := c.registry.Measurement("WaitForControlledPodsRunning", measurements.Params{"apiVersion": "apps/v1", "kind": "Deployment",
-			"labelSelector": "group=" + group, "timeout": "5s"}, c.deps)
+			"labelSelector": "group=" + group, "timeout": timeout}, c.deps)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +294,7 @@ func TestControlledPodsStartAndGather(t *testing.T) {
 		}
 		return m
 	}
-	web, stuck := start("web"), start("stuck")
+	web, stuck := start("web", "1m"), start("stuck", "5s")
 	c.createDeployment(t, "web", "web", 2, true)
 	c.createDeployment(t, "stuck", "stuck", 2, false)
 
@@ -297,7 +313,7 @@ func TestControlledPodsStartAndGather(t *testing.T) {
 	}
 	// Gathered the moment it is created, before the watch can have seen it:
 	// the gather waits for the watch to catch up, and then for the pods.
-	late := start("late")
+	late := start("late", "5s")
 	c.createDeployment(t, "late", "late", 1, false)
 	if _, err := late.Gather(ctx); err == nil || !strings.Contains(err.Error(), "0 of 1 wanted pods running") {
 		t.Errorf("gathering a Deployment created just before: %v, want its pod waited for", err)
