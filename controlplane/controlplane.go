@@ -35,11 +35,17 @@ type Options struct {
 	BinDir string
 	// Nodes is the number of nodes the cluster is sized for.
 	Nodes int
-	// SchedulerQPS and ControllerManagerQPS raise the components' client
-	// rate limits; the upstream defaults (50 and 20) throttle pod binding
-	// and creation to a few dozen pods a second.
-	SchedulerQPS         float32
-	ControllerManagerQPS float32
+	// SchedulerQPS and ControllerManagerQPS, with their bursts, are the
+	// components' client rate limits. Unset, they are what the scalability
+	// jobs give their masters (100 QPS, burst 100, in test-infra's presets
+	// and kubemark's KUBEMARK_MASTER_COMPONENTS_QPS_LIMITS): the upstream
+	// defaults (50 and 20) would throttle binding and pod creation below
+	// what those clusters see, and more would flood a control plane with
+	// bursts those clusters never send. A burst left unset equals its QPS.
+	SchedulerQPS           float32
+	SchedulerBurst         int
+	ControllerManagerQPS   float32
+	ControllerManagerBurst int
 	// EtcdUnsafeNoFsync trades durability for speed on slow disks.
 	EtcdUnsafeNoFsync bool
 	// ReadyTimeout bounds the wait for each component to become healthy.
@@ -50,7 +56,7 @@ type Options struct {
 }
 
 const (
-	defaultComponentQPS = 500
+	defaultComponentQPS = 100
 	defaultReadyTimeout = 2 * time.Minute
 	defaultStopGrace    = 15 * time.Second
 	// portAttempts bounds retries when a freshly chosen port was taken by
@@ -64,6 +70,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.ControllerManagerQPS == 0 {
 		o.ControllerManagerQPS = defaultComponentQPS
+	}
+	if o.SchedulerBurst == 0 {
+		o.SchedulerBurst = int(o.SchedulerQPS)
+	}
+	if o.ControllerManagerBurst == 0 {
+		o.ControllerManagerBurst = int(o.ControllerManagerQPS)
 	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = defaultReadyTimeout
@@ -204,7 +216,7 @@ func (cp *ControlPlane) startAll(ctx context.Context, binaries map[string]string
 	if cp.Config, err = loadConfig(f.adminKubeconfig); err != nil {
 		return err
 	}
-	if err := os.WriteFile(f.schedulerConfig, []byte(schedulerConfig(f.schedulerKubeconfig, o.SchedulerQPS, int(2*o.SchedulerQPS))), 0o600); err != nil {
+	if err := os.WriteFile(f.schedulerConfig, []byte(schedulerConfig(f.schedulerKubeconfig, o.SchedulerQPS, o.SchedulerBurst)), 0o600); err != nil {
 		return fmt.Errorf("writing scheduler configuration: %w", err)
 	}
 	return cp.launchParallel(ctx,
@@ -215,7 +227,7 @@ func (cp *ControlPlane) startAll(ctx context.Context, binaries map[string]string
 		},
 		func(ctx context.Context) error {
 			return cp.launchSecureComponent(ctx, ControllerManager, binaries[ControllerManager], checker, func(port int) []string {
-				return controllerManagerArgs(f, port, o.ControllerManagerQPS, int(2*o.ControllerManagerQPS))
+				return controllerManagerArgs(f, port, o.ControllerManagerQPS, o.ControllerManagerBurst)
 			})
 		})
 }

@@ -19,22 +19,28 @@ import (
 // clusterFlags are the flags of every command that needs a cluster: either
 // one we start, or one we attach to.
 type clusterFlags struct {
-	runDir               string
-	binDir               string
-	kubeconfig           string
-	schedulerQPS         float32
-	controllerManagerQPS float32
-	etcdNoFsync          bool
-	readyTimeout         time.Duration
-	verbose              bool
-	restartCrashed       int
+	runDir                 string
+	binDir                 string
+	kubeconfig             string
+	schedulerQPS           float32
+	schedulerBurst         int
+	controllerManagerQPS   float32
+	controllerManagerBurst int
+	etcdNoFsync            bool
+	readyTimeout           time.Duration
+	verbose                bool
+	restartCrashed         int
 }
 
 func (f *clusterFlags) register(fs *pflag.FlagSet) {
 	f.registerAttach(fs, "attach to the cluster of this kubeconfig instead of starting a control plane")
 	fs.StringVar(&f.binDir, "control-plane-bin-dir", "", "directory with etcd, kube-apiserver, kube-scheduler and kube-controller-manager (default: the directory of this executable)")
-	fs.Float32Var(&f.schedulerQPS, "scheduler-qps", 500, "kube-scheduler client QPS (burst is twice this)")
-	fs.Float32Var(&f.controllerManagerQPS, "controller-manager-qps", 500, "kube-controller-manager client QPS (burst is twice this)")
+	// As the scalability jobs' masters (README, "Other clusters and other
+	// builds").
+	fs.Float32Var(&f.schedulerQPS, "scheduler-qps", 100, "kube-scheduler client QPS, as the scalability jobs set it")
+	fs.IntVar(&f.schedulerBurst, "scheduler-burst", 100, "kube-scheduler client burst")
+	fs.Float32Var(&f.controllerManagerQPS, "controller-manager-qps", 100, "kube-controller-manager client QPS, as the scalability jobs set it")
+	fs.IntVar(&f.controllerManagerBurst, "controller-manager-burst", 100, "kube-controller-manager client burst")
 	fs.BoolVar(&f.etcdNoFsync, "etcd-unsafe-no-fsync", false, "run etcd without fsync: faster on slow disks, not durable")
 	fs.DurationVar(&f.readyTimeout, "ready-timeout", 2*time.Minute, "how long each component may take to become healthy")
 }
@@ -118,14 +124,16 @@ func (f *clusterFlags) openCluster(ctx context.Context, s *session, nodes int) (
 		}
 	}
 	return controlplane.Start(ctx, controlplane.Options{
-		RunDir:               s.runDir,
-		BinDir:               binDir,
-		Nodes:                nodes,
-		SchedulerQPS:         f.schedulerQPS,
-		ControllerManagerQPS: f.controllerManagerQPS,
-		EtcdUnsafeNoFsync:    f.etcdNoFsync,
-		ReadyTimeout:         f.readyTimeout,
-		Logger:               s.log,
+		RunDir:                 s.runDir,
+		BinDir:                 binDir,
+		Nodes:                  nodes,
+		SchedulerQPS:           f.schedulerQPS,
+		SchedulerBurst:         f.schedulerBurst,
+		ControllerManagerQPS:   f.controllerManagerQPS,
+		ControllerManagerBurst: f.controllerManagerBurst,
+		EtcdUnsafeNoFsync:      f.etcdNoFsync,
+		ReadyTimeout:           f.readyTimeout,
+		Logger:                 s.log,
 	})
 }
 

@@ -70,7 +70,7 @@ func TestNodesHelpOffersOnlyAttachingFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	help := out.String()
-	for _, absent := range []string{"--scheduler-qps", "--controller-manager-qps", "--etcd-unsafe-no-fsync", "--control-plane-bin-dir", "--ready-timeout", "--restart-crashed-components"} {
+	for _, absent := range []string{"--scheduler-qps", "--scheduler-burst", "--controller-manager-qps", "--controller-manager-burst", "--etcd-unsafe-no-fsync", "--control-plane-bin-dir", "--ready-timeout", "--restart-crashed-components"} {
 		if strings.Contains(help, absent) {
 			t.Errorf("nodes --help offers %s", absent)
 		}
