@@ -41,6 +41,12 @@ func TestLeasesAreDispatchedAtNodeHighPriority(t *testing.T) {
 // leaseRenewals is the pool's count of successful lease calls.
 func leaseRenewals(t *testing.T, c *cluster) float64 {
 	t.Helper()
+	return heartbeats(t, c, "lease", "ok")
+}
+
+// heartbeats is the pool's count of heartbeat calls of kind with result.
+func heartbeats(t *testing.T, c *cluster, kind, result string) float64 {
+	t.Helper()
 	families, err := c.metrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +60,7 @@ func leaseRenewals(t *testing.T, c *cluster) float64 {
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["kind"] == "lease" && labels["result"] == "ok" {
+			if labels["kind"] == kind && labels["result"] == result {
 				return m.GetCounter().GetValue()
 			}
 		}

@@ -83,6 +83,10 @@ type Kubelet struct {
 	registered   bool
 	stopped      bool
 	readyCounted bool
+	// nodeGone is what the kubelet's Node lister would say: our Node was
+	// deleted. A kubelet registers once (registrationCompleted), so it
+	// stays gone, and each status tick reads the Node from the API server.
+	nodeGone bool
 
 	// The status manager's queue: one pod's sync at a time.
 	statusQueue []*pod
@@ -367,6 +371,11 @@ func (k *Kubelet) stop() {
 type nodeHandler struct{ k *Kubelet }
 
 func (h nodeHandler) Replace(items []runtime.Object) {
+	if len(items) == 0 {
+		h.k.mu.Lock()
+		h.k.nodeGone = h.k.registered
+		h.k.mu.Unlock()
+	}
 	for _, it := range items {
 		h.Event(watch.Modified, it)
 	}
@@ -374,12 +383,15 @@ func (h nodeHandler) Replace(items []runtime.Object) {
 
 func (h nodeHandler) Event(t watch.EventType, obj runtime.Object) {
 	node, ok := obj.(*corev1.Node)
-	if !ok || t == watch.Deleted {
+	if !ok {
 		return
 	}
 	k := h.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.nodeGone = t == watch.Deleted; k.nodeGone {
+		return
+	}
 	k.uid = node.UID
 	k.setPodCIDR(node.Spec.PodCIDR)
 	if k.registered && !k.stopped {

@@ -42,6 +42,11 @@ func (k *Kubelet) statusTickAt(due time.Time) {
 	if !k.heartbeatsPaused(now) {
 		k.env.metrics.heartbeatDelay("node-status", "started", now.Sub(due))
 		switch {
+		case k.nodeGone:
+			// The kubelet's first try reads its lister, which no longer
+			// has the Node; the retries read the API server.
+			k.lastReport = now
+			k.patchNodeStatusLocked(due, 1)
 		case len(k.overwritten) > 0:
 			k.reclaimConditionsLocked()
 			k.reportStatusLocked(true, due)
@@ -117,6 +122,7 @@ func (k *Kubelet) patchNodeStatusLocked(due time.Time, try int) {
 			switch {
 			case k.stopped:
 			case resp.Err != nil:
+				k.nodeMissingLocked(resp.Err)
 				k.patchNodeStatusLocked(due, try+1)
 			default:
 				k.sendNodeStatusLocked(due, try)
@@ -160,9 +166,8 @@ func (k *Kubelet) sendNodeStatusLocked(due time.Time, try int) {
 					zap.Time("due", due), zap.Duration("late", late))
 			}
 		case kubeapi.IsStatus(resp.Err, 404):
-			// Our Node was deleted: register again.
-			k.env.metrics.heartbeatResult("node-status", "not-found")
-			k.reRegisterLocked()
+			k.nodeMissingLocked(resp.Err)
+			k.patchNodeStatusLocked(due, try+1)
 		default:
 			k.env.metrics.heartbeatResult("node-status", "error")
 			k.env.log.Debug("node status report failed", zap.String("node", k.name), zap.Int("try", try+1), zap.Error(resp.Err))
@@ -171,27 +176,13 @@ func (k *Kubelet) sendNodeStatusLocked(due time.Time, try int) {
 	})
 }
 
-func (k *Kubelet) reRegisterLocked() {
-	if k.stopped {
+// nodeMissingLocked notes a status call that found no Node. The kubelet
+// does not register again (its registration happens once per start): it
+// logs the failure and tries at the next tick.
+func (k *Kubelet) nodeMissingLocked(err error) {
+	if !kubeapi.IsStatus(err, 404) {
 		return
 	}
-	body, err := k.env.codec.Encode(k.nodeObject(k.env.clock.Now()), corev1.SchemeGroupVersion)
-	if err != nil {
-		return
-	}
-	k.client.Do(kubeapi.Call{Verb: "POST", Path: "/api/v1/nodes", ContentType: kubeapi.ContentTypeProtobuf, Body: body, Unthrottled: true, Idempotent: true},
-		func(resp kubeapi.Response) {
-			k.mu.Lock()
-			defer k.mu.Unlock()
-			if resp.Err != nil && !kubeapi.IsStatus(resp.Err, 409) {
-				k.lastReport = time.Time{}
-				return
-			}
-			if obj, err := k.env.codec.Decode(resp.Body); err == nil {
-				if n, ok := obj.(*corev1.Node); ok {
-					k.uid = n.UID
-				}
-			}
-			k.lease.rv = ""
-		})
+	k.nodeGone = true
+	k.env.metrics.heartbeatResult("node-status", "not-found")
 }
