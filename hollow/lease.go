@@ -212,9 +212,17 @@ func (k *Kubelet) ensureLeaseLocked() {
 				if k.stopped {
 					return
 				}
-				if node, err := k.decodeNode(resp); err == nil {
-					k.uid = node.UID
+				node, err := k.decodeNode(resp)
+				if err != nil {
+					// The kubelet's owner function fails, and its
+					// controller creates no lease this time: a lease
+					// owned by no Node, or by one deleted, would outlive
+					// it or be collected. The next sync tries again.
+					k.env.log.Debug("no Node to own the lease; next sync after the renew interval", zap.String("node", k.name), zap.Error(err))
+					k.scheduleLeaseLocked(jittered(leaseRenewInterval))
+					return
 				}
+				k.uid = node.UID
 				k.createLeaseLocked()
 			})
 		case kubeapi.IsStatus(resp.Err, 404):
