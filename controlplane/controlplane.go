@@ -71,11 +71,12 @@ func (o *Options) setDefaults() {
 	if o.ControllerManagerQPS == 0 {
 		o.ControllerManagerQPS = defaultComponentQPS
 	}
+	// client-go refuses a burst of 0 with a QPS set.
 	if o.SchedulerBurst == 0 {
-		o.SchedulerBurst = int(o.SchedulerQPS)
+		o.SchedulerBurst = max(1, int(o.SchedulerQPS))
 	}
 	if o.ControllerManagerBurst == 0 {
-		o.ControllerManagerBurst = int(o.ControllerManagerQPS)
+		o.ControllerManagerBurst = max(1, int(o.ControllerManagerQPS))
 	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = defaultReadyTimeout

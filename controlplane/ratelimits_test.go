@@ -18,6 +18,7 @@ func TestComponentRateLimits(t *testing.T) {
 	}{
 		{"defaults", Options{}, "qps: 100\n  burst: 100\n", "--kube-api-qps=100", "--kube-api-burst=100"},
 		{"burst follows QPS", Options{SchedulerQPS: 500, ControllerManagerQPS: 250}, "qps: 500\n  burst: 500\n", "--kube-api-qps=250", "--kube-api-burst=250"},
+		{"a burst of at least 1", Options{SchedulerQPS: 0.5, ControllerManagerQPS: 0.5}, "qps: 0.5\n  burst: 1\n", "--kube-api-qps=0.5", "--kube-api-burst=1"},
 		{"both given", Options{SchedulerQPS: 500, SchedulerBurst: 1000, ControllerManagerQPS: 20, ControllerManagerBurst: 30},
 			"qps: 500\n  burst: 1000\n", "--kube-api-qps=20", "--kube-api-burst=30"},
 	}

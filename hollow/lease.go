@@ -1,6 +1,7 @@
 package hollow
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/hollowmark/hollowmark/internal/kubeapi"
@@ -46,9 +48,11 @@ const (
 
 // leaseState is the lease controller's.
 type leaseState struct {
-	// rv is the latest lease's resource version; empty until the lease is
-	// read or created.
-	rv string
+	// rv and uid are the latest lease's resource version and UID; empty
+	// until the lease is read or created. The UID goes with each renewal,
+	// as the controller's copy of the lease carries it: a renewal of a
+	// lease deleted since is refused (409) instead of creating one.
+	rv, uid string
 	// createFirst skips the read before the first create: the lean kubelet
 	// makes no such request.
 	createFirst bool
@@ -119,7 +123,7 @@ func (k *Kubelet) leaseObject() *coordinationv1.Lease {
 	now := metav1.NewMicroTime(k.env.clock.Now())
 	return &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: k.name, Namespace: corev1.NamespaceNodeLease, ResourceVersion: k.lease.rv,
+			Name: k.name, Namespace: corev1.NamespaceNodeLease, ResourceVersion: k.lease.rv, UID: types.UID(k.lease.uid),
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: k.name, UID: k.uid}},
 		},
 		Spec: coordinationv1.LeaseSpec{
@@ -157,7 +161,7 @@ func (k *Kubelet) leaseUpdated(resp kubeapi.Response) {
 	k.lease.answered = k.env.clock.Now()
 	if resp.Err == nil {
 		k.env.metrics.heartbeatResult("lease", "ok")
-		k.lease.rv = k.leaseVersion(resp, k.lease.rv)
+		k.leaseIdentityLocked(resp)
 		k.leaseRenewedLocked()
 		return
 	}
@@ -201,7 +205,8 @@ func (k *Kubelet) ensureLeaseLocked() {
 		k.lease.answered = k.env.clock.Now()
 		switch {
 		case resp.Err == nil:
-			k.lease.rv = k.leaseVersion(resp, "")
+			k.lease.rv, k.lease.uid = "", ""
+			k.leaseIdentityLocked(resp)
 			k.leaseEnsuredLocked(false)
 		case kubeapi.IsStatus(resp.Err, 404) && k.env.cfg.Fidelity == FidelityFull:
 			// The new lease is owned by the Node, whose UID the
@@ -214,17 +219,14 @@ func (k *Kubelet) ensureLeaseLocked() {
 				}
 				node, err := k.decodeNode(resp)
 				if err != nil {
-					// The kubelet's owner function fails, and its
-					// controller creates no lease this time: a lease
-					// owned by no Node, or by one deleted, would outlive
-					// it or be collected. The next sync tries again.
-					k.env.log.Debug("no Node to own the lease; next sync after the renew interval", zap.String("node", k.name), zap.Error(err))
-					k.scheduleLeaseLocked(jittered(leaseRenewInterval))
+					k.noLeaseOwnerLocked(err)
 					return
 				}
 				k.uid = node.UID
 				k.createLeaseLocked()
 			})
+		case kubeapi.IsStatus(resp.Err, 404) && k.nodeGone:
+			k.noLeaseOwnerLocked(errors.New("the Node is gone"))
 		case kubeapi.IsStatus(resp.Err, 404):
 			k.createLeaseLocked()
 		default:
@@ -233,8 +235,20 @@ func (k *Kubelet) ensureLeaseLocked() {
 	})
 }
 
+// noLeaseOwnerLocked ends a sync that found no Node to own a new lease:
+// the kubelet's owner function (SetNodeOwnerFunc) fails, and its controller
+// creates no lease and forgets the latest one; the next sync, after the
+// renew interval, reads both again. (In the sync where a renewal first
+// finds the lease gone the kubelet reads the Node 6 times and the lease
+// twice; here once each.)
+func (k *Kubelet) noLeaseOwnerLocked(err error) {
+	k.env.log.Debug("no Node to own the lease; next sync after the renew interval", zap.String("node", k.name), zap.Error(err))
+	k.lease.rv, k.lease.uid = "", ""
+	k.scheduleLeaseLocked(jittered(leaseRenewInterval))
+}
+
 func (k *Kubelet) createLeaseLocked() {
-	k.lease.rv = ""
+	k.lease.rv, k.lease.uid = "", ""
 	body, err := k.env.codec.Encode(k.leaseObject(), coordinationv1.SchemeGroupVersion)
 	if err != nil {
 		k.env.log.Error("encoding lease", zap.String("node", k.name), zap.Error(err))
@@ -253,7 +267,7 @@ func (k *Kubelet) createLeaseLocked() {
 			return
 		}
 		k.env.metrics.heartbeatResult("lease", "ok")
-		k.lease.rv = k.leaseVersion(resp, "")
+		k.leaseIdentityLocked(resp)
 		k.leaseEnsuredLocked(true)
 	})
 }
@@ -304,14 +318,14 @@ func (k *Kubelet) leaseRenewedLocked() {
 	k.scheduleLeaseLocked(jittered(leaseRenewInterval))
 }
 
-// leaseVersion is the resource version of the lease a response holds, or
-// old if it holds none.
-func (k *Kubelet) leaseVersion(resp kubeapi.Response, old string) string {
-	rv, err := k.env.codec.ResourceVersion(resp.Body)
+// leaseIdentityLocked keeps the resource version and UID of the lease a
+// response holds, if it holds one.
+func (k *Kubelet) leaseIdentityLocked(resp kubeapi.Response) {
+	uid, rv, err := k.env.codec.Identity(resp.Body)
 	if err != nil || rv == "" {
-		return old
+		return
 	}
-	return rv
+	k.lease.rv, k.lease.uid = rv, uid
 }
 
 func (k *Kubelet) decodeNode(resp kubeapi.Response) (*corev1.Node, error) {

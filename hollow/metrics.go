@@ -32,7 +32,7 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		nodesRegistered: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hollowmark_nodes_registered", Help: "Hollow nodes whose Node object exists."}),
+			Name: "hollowmark_nodes_registered", Help: "Hollow nodes that registered their Node object since they started (a kubelet registers once: a Node deleted since still counts)."}),
 		nodesReady: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hollowmark_nodes_ready", Help: "Registered hollow nodes whose lease has been renewed at least once (lease failures since then are counted in hollowmark_heartbeats_total)."}),
 		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -39,11 +39,16 @@ func TestDeletedNodeIsNotRegisteredAgain(t *testing.T) {
 		_, err := leases.Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
-	seen := heartbeats(t, c, "node-status", "not-found")
+	// A renewal answered as the Lease went may still be counted.
+	time.Sleep(time.Second)
+	seen, renewed := heartbeats(t, c, "node-status", "not-found"), heartbeats(t, c, "lease", "ok")
 	waitFor(t, "two more status ticks", time.Minute, func(context.Context) (bool, error) {
 		return heartbeats(t, c, "node-status", "not-found") >= seen+8, nil
 	})
 	if l, err := leases.Get(context.Background(), name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the Lease two lease syncs after the Node's was collected: %v %v, want not found", l.GetOwnerReferences(), err)
+	}
+	if now := heartbeats(t, c, "lease", "ok"); now != renewed {
+		t.Errorf("%v lease calls succeeded after the Lease was collected, want none: a lease was made again", now-renewed)
 	}
 }

@@ -165,13 +165,13 @@ func (c *barrierCluster) settle(t *testing.T, group string, want int) {
 		for _, p := range pods.Items {
 			// A placed pod created before its node is Ready is unschedulable
 			// for a while too: only Ready settles it.
-			want := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse}
+			by := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse}
 			if p.Spec.NodeSelector["kubernetes.io/hostname"] == c.node {
-				want = corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue}
+				by = corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue}
 			}
 			settled := false
 			for _, cond := range p.Status.Conditions {
-				settled = settled || cond.Type == want.Type && cond.Status == want.Status
+				settled = settled || cond.Type == by.Type && cond.Status == by.Status
 			}
 			if !settled {
 				return false, nil

@@ -38,9 +38,9 @@ func (f *clusterFlags) register(fs *pflag.FlagSet) {
 	// As the scalability jobs' masters (README, "Other clusters and other
 	// builds").
 	fs.Float32Var(&f.schedulerQPS, "scheduler-qps", 100, "kube-scheduler client QPS, as the scalability jobs set it")
-	fs.IntVar(&f.schedulerBurst, "scheduler-burst", 100, "kube-scheduler client burst")
+	fs.IntVar(&f.schedulerBurst, "scheduler-burst", 0, "kube-scheduler client burst (0: the same as its QPS, as the scalability jobs set it)")
 	fs.Float32Var(&f.controllerManagerQPS, "controller-manager-qps", 100, "kube-controller-manager client QPS, as the scalability jobs set it")
-	fs.IntVar(&f.controllerManagerBurst, "controller-manager-burst", 100, "kube-controller-manager client burst")
+	fs.IntVar(&f.controllerManagerBurst, "controller-manager-burst", 0, "kube-controller-manager client burst (0: the same as its QPS)")
 	fs.BoolVar(&f.etcdNoFsync, "etcd-unsafe-no-fsync", false, "run etcd without fsync: faster on slow disks, not durable")
 	fs.DurationVar(&f.readyTimeout, "ready-timeout", 2*time.Minute, "how long each component may take to become healthy")
 }

@@ -93,8 +93,8 @@ type event struct {
 // will look at it: not a bookmark's, nor one the handler ignores (unused).
 func (c *Codec) readEvent(frame []byte, unused bool) (event, error) {
 	if typ, raw, err := splitEvent(frame); err == nil && typ != string(watch.Error) {
-		if rv, end, err := objectMeta(raw, initialEventsEnd); err == nil {
-			ev := event{typ: watch.EventType(typ), rv: rv, initialEnd: end}
+		if m, err := objectMeta(raw, initialEventsEnd); err == nil {
+			ev := event{typ: watch.EventType(typ), rv: m.rv, initialEnd: m.annotated}
 			if ev.typ != watch.Bookmark && !unused {
 				if ev.obj, err = c.Decode(raw); err != nil {
 					return event{}, fmt.Errorf("decoding %s event object: %w", typ, err)
@@ -113,15 +113,6 @@ func (c *Codec) readEvent(frame []byte, unused bool) (event, error) {
 		ev.rv, ev.initialEnd = acc.GetResourceVersion(), acc.GetAnnotations()[initialEventsEnd] == "true"
 	}
 	return ev, nil
-}
-
-// resourceVersionOf is a decoded object's resource version.
-func resourceVersionOf(obj runtime.Object) (string, error) {
-	acc, err := meta.Accessor(obj)
-	if err != nil {
-		return "", err
-	}
-	return acc.GetResourceVersion(), nil
 }
 
 // maxPrealloc bounds the room reserved for a frame on the word of its

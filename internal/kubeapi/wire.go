@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"google.golang.org/protobuf/encoding/protowire"
+	"k8s.io/apimachinery/pkg/api/meta"
 )
 
 // What a list-watch or a lease renewal needs of an object is its resource
@@ -22,11 +23,12 @@ var errNotProtobuf = errors.New("not a protobuf object")
 
 // Field numbers of the messages read here (k8s.io/apimachinery's
 // generated.proto): runtime.Unknown's raw, every API object's metadata,
-// ObjectMeta's resourceVersion and annotations, a map entry's key and
+// ObjectMeta's uid, resourceVersion and annotations, a map entry's key and
 // value, metav1.WatchEvent's type and object, runtime.RawExtension's raw.
 const (
 	unknownRaw        = 2
 	objectMetadata    = 1
+	metaUID           = 5
 	metaRV            = 6
 	metaAnnotations   = 12
 	entryKey          = 1
@@ -63,29 +65,38 @@ func field(m []byte, num protowire.Number, each func(v []byte)) bool {
 	return true
 }
 
-// objectMeta reads an encoded object's resource version, and whether it
-// has annotation key set to "true".
-func objectMeta(envelope []byte, key string) (rv string, annotated bool, err error) {
+// wireMeta is what is read of an object's metadata.
+type wireMeta struct {
+	uid, rv string
+	// annotated: the annotation asked for is "true".
+	annotated bool
+}
+
+// objectMeta reads an encoded object's uid and resource version, and
+// whether it has annotation key set to "true".
+func objectMeta(envelope []byte, key string) (wireMeta, error) {
 	raw, ok := bytes.CutPrefix(envelope, envelopeMagic)
 	if !ok {
-		return "", false, errNotProtobuf
+		return wireMeta{}, errNotProtobuf
 	}
 	var object, meta []byte
+	var m wireMeta
 	ok = field(raw, unknownRaw, func(v []byte) { object = v }) &&
 		field(object, objectMetadata, func(v []byte) { meta = v }) &&
-		field(meta, metaRV, func(v []byte) { rv = string(v) }) &&
+		field(meta, metaUID, func(v []byte) { m.uid = string(v) }) &&
+		field(meta, metaRV, func(v []byte) { m.rv = string(v) }) &&
 		field(meta, metaAnnotations, func(entry []byte) {
 			var k, v []byte
 			field(entry, entryKey, func(b []byte) { k = b })
 			field(entry, entryValue, func(b []byte) { v = b })
 			if string(k) == key && string(v) == "true" {
-				annotated = true
+				m.annotated = true
 			}
 		})
 	if !ok || object == nil {
-		return "", false, errNotProtobuf
+		return wireMeta{}, errNotProtobuf
 	}
-	return rv, annotated, nil
+	return m, nil
 }
 
 // splitEvent reads a watch frame's event type and its object's encoding.
@@ -100,15 +111,19 @@ func splitEvent(frame []byte) (typ string, object []byte, err error) {
 	return typ, object, nil
 }
 
-// ResourceVersion reads the resource version of the object a response
+// Identity reads the uid and resource version of the object a response
 // holds, decoding it whole only when it is not protobuf.
-func (c *Codec) ResourceVersion(body []byte) (string, error) {
-	if rv, _, err := objectMeta(body, ""); err == nil {
-		return rv, nil
+func (c *Codec) Identity(body []byte) (uid, rv string, err error) {
+	if m, err := objectMeta(body, ""); err == nil {
+		return m.uid, m.rv, nil
 	}
 	obj, err := c.Decode(body)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return resourceVersionOf(obj)
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return "", "", err
+	}
+	return string(acc.GetUID()), acc.GetResourceVersion(), nil
 }

@@ -73,28 +73,28 @@ func TestReadEventMatchesTheDecoder(t *testing.T) {
 	}
 }
 
-func TestResourceVersion(t *testing.T) {
+func TestIdentity(t *testing.T) {
 	c := NewCodec()
-	lease, err := c.Encode(&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "n", ResourceVersion: "1234",
+	lease, err := c.Encode(&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "n", UID: "u-1", ResourceVersion: "1234",
 		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}}}}}, coordinationv1.SchemeGroupVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name string
-		body []byte
-		rv   string
-		ok   bool
+		name    string
+		body    []byte
+		uid, rv string
+		ok      bool
 	}{
-		{"protobuf", lease, "1234", true},
-		{"JSON", []byte(`{"kind":"Lease","apiVersion":"coordination.k8s.io/v1","metadata":{"name":"n","resourceVersion":"99"}}`), "99", true},
-		{"neither", []byte("garbage"), "", false},
+		{"protobuf", lease, "u-1", "1234", true},
+		{"JSON", []byte(`{"kind":"Lease","apiVersion":"coordination.k8s.io/v1","metadata":{"name":"n","uid":"u-2","resourceVersion":"99"}}`), "u-2", "99", true},
+		{"neither", []byte("garbage"), "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rv, err := c.ResourceVersion(tt.body)
-			if rv != tt.rv || (err == nil) != tt.ok {
-				t.Errorf("%q, %v; want %q (ok %v)", rv, err, tt.rv, tt.ok)
+			uid, rv, err := c.Identity(tt.body)
+			if uid != tt.uid || rv != tt.rv || (err == nil) != tt.ok {
+				t.Errorf("%q, %q, %v; want %q, %q (ok %v)", uid, rv, err, tt.uid, tt.rv, tt.ok)
 			}
 		})
 	}
