@@ -37,6 +37,9 @@ type RunOptions struct {
 	Log         *zap.Logger
 	// Progress, if set, hears each registration.
 	Progress func(registered, total int)
+	// ReadyProgress, if set, hears the ready count after every poll of
+	// the wait for Ready.
+	ReadyProgress func(ready, total int)
 }
 
 // Running is a started pool with its endpoints and probe file.
@@ -98,7 +101,7 @@ func Run(ctx context.Context, c Cluster, o RunOptions) (_ *Running, err error) {
 	r.probes.running(r.Pool)
 	o.Log.Info("hollow nodes registered", zap.Int("nodes", len(r.Pool.Names())), zap.Duration("took", time.Since(begin).Round(time.Millisecond)))
 	if o.ReadyTimeout > 0 {
-		if err := r.waitReady(ctx, c.Config, o.ReadyTimeout); err != nil {
+		if err := r.waitReady(ctx, c.Config, o.ReadyTimeout, o.ReadyProgress); err != nil {
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()
 			if stopErr := r.Stop(stopCtx); stopErr != nil {
@@ -110,14 +113,19 @@ func Run(ctx context.Context, c Cluster, o RunOptions) (_ *Running, err error) {
 	return r, nil
 }
 
-func (r *Running) waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
+func (r *Running) waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration, progress func(ready, total int)) error {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("creating client: %w", err)
 	}
 	names := r.Pool.Names()
 	w := &WaitForNodesReady{Client: client, Names: names, MinCount: len(names), Timeout: timeout,
-		Progress: func(ready, _ int) { r.log.Debug("nodes ready", zap.Int("ready", ready), zap.Int("of", len(names))) }}
+		Progress: func(ready, _ int) {
+			r.log.Debug("nodes ready", zap.Int("ready", ready), zap.Int("of", len(names)))
+			if progress != nil {
+				progress(ready, len(names))
+			}
+		}}
 	if err := w.Wait(ctx); err != nil {
 		return err
 	}

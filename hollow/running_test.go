@@ -24,13 +24,19 @@ import (
 func runShard(t *testing.T, prefix string, count, shard, shards int, deleteNodes, owned bool) *hollow.Running {
 	t.Helper()
 	cp := shared.Get(t)
+	lastReady, lastTotal := -1, -1
 	r, err := hollow.Run(context.Background(), hollow.Cluster{Config: cp.Config, Authority: cp.Authority, Owned: owned}, hollow.RunOptions{
 		Pool:        hollow.PoolConfig{Count: count, Shard: shard, Shards: shards, NamePrefix: prefix, Concurrency: 4, Node: fastConfig()},
 		MetricsAddr: "127.0.0.1:0", ProbeFile: filepath.Join(t.TempDir(), "probes.jsonl"),
 		ReadyTimeout: time.Minute, DeleteNodes: deleteNodes, Log: testLogger(t),
+		ReadyProgress: func(ready, total int) { lastReady, lastTotal = ready, total },
 	})
 	if err != nil {
 		t.Fatalf("shard %d: %v", shard, err)
+	}
+	// The progress the terminal shows ends with every node of the shard Ready.
+	if want := len(r.Pool.Names()); lastReady != want || lastTotal != want {
+		t.Errorf("shard %d: last ready progress %d of %d, want %d of %d", shard, lastReady, lastTotal, want, want)
 	}
 	return r
 }

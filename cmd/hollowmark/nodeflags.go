@@ -128,14 +128,16 @@ func (f *nodeFlags) run(ctx context.Context, s *session, c hollow.Cluster, ready
 	if err != nil {
 		return nil, err
 	}
-	var registered atomic.Int64
-	stopProgress := progressTicker(s, "nodes registered", &registered, int64(len(cfg.Names())))
+	var registered, ready atomic.Int64
+	ready.Store(-1)
+	stopProgress := progressTicker(s, &registered, &ready, int64(len(cfg.Names())))
 	defer stopProgress()
 	r, err := hollow.Run(ctx, c, hollow.RunOptions{
 		Pool: cfg, MetricsAddr: f.metricsAddr, MetricsURLFile: f.metricsURLFile,
 		ProbeFile: filepath.Join(s.runDir, "probes.jsonl"), ReadyTimeout: readyTimeout,
 		DeleteNodes: f.deleteNodes, Log: s.log,
-		Progress: func(n, _ int) { registered.Store(int64(n)) },
+		Progress:      func(n, _ int) { registered.Store(int64(n)) },
+		ReadyProgress: func(n, _ int) { ready.Store(int64(n)) },
 	})
 	if err != nil {
 		return nil, err
@@ -191,10 +193,15 @@ func stopNodes(ctx context.Context, s *session, r *hollow.Running, timeout time.
 	return err
 }
 
-// progressTicker logs "what n/total" every second until stopped.
-func progressTicker(s *session, what string, n *atomic.Int64, total int64) (stop func()) {
+// progressTicker logs the nodes registered every second, and once the
+// wait for Ready has begun (ready >= 0) the nodes ready, until stopped.
+func progressTicker(s *session, registered, ready *atomic.Int64, total int64) (stop func()) {
 	return periodic.Every(time.Second, func() {
-		s.log.Info(what, zap.Int64("done", n.Load()), zap.Int64("of", total))
+		if n := ready.Load(); n >= 0 {
+			s.log.Info("nodes ready", zap.Int64("done", n), zap.Int64("of", total))
+			return
+		}
+		s.log.Info("nodes registered", zap.Int64("done", registered.Load()), zap.Int64("of", total))
 	})
 }
 
