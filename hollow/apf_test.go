@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/hollowmark/hollowmark/hollow"
 )
 
 // Hollow kubelets authenticate as system:node:<name> in group
@@ -47,9 +49,15 @@ func leaseRenewals(t *testing.T, c *cluster) float64 {
 // heartbeats is the pool's count of heartbeat calls of kind with result.
 func heartbeats(t *testing.T, c *cluster, kind, result string) float64 {
 	t.Helper()
-	families, err := c.metrics.Registry.Gather()
+	return heartbeatCount(t, c.metrics, kind, result)
+}
+
+// heartbeatCount reads hollowmark_heartbeats_total{kind, result} from metrics.
+func heartbeatCount(tb testing.TB, metrics *hollow.Metrics, kind, result string) float64 {
+	tb.Helper()
+	families, err := metrics.Registry.Gather()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	for _, f := range families {
 		if f.GetName() != "hollowmark_heartbeats_total" {

@@ -161,26 +161,7 @@ func startBenchPool(b *testing.B, cp *controlplane.ControlPlane, n int, fidelity
 // leaseFailures counts the pool's lease renewals that did not succeed
 // (errors and conflicts) so far.
 func leaseFailures(b *testing.B, metrics *hollow.Metrics) float64 {
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var n float64
-	for _, f := range families {
-		if f.GetName() != "hollowmark_heartbeats_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["kind"] == "lease" && labels["result"] != "ok" {
-				n += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return n
+	return heartbeatCount(b, metrics, "lease", "error") + heartbeatCount(b, metrics, "lease", "conflict")
 }
 
 // watchReadyNodes closes the returned channel once n hollow nodes are Ready.
